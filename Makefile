@@ -1,0 +1,57 @@
+# WardKit: `make run` serves the app, `make test` runs the whole suite. Both set up
+# everything they need first (virtualenv, pinned packages, database, browser).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask
+
+.PHONY: run test venv dev-deps browser init-db translations bench clean
+
+run: $(VENV)/.runtime
+	$(FLASK) init-db
+	$(FLASK) seed-demo
+	$(FLASK) serve
+
+test: $(VENV)/.dev browser
+	$(BIN)/python -m pytest
+
+venv: $(VENV)/.runtime
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.runtime: requirements.txt | $(VENV)/bin/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements-dev.txt requirements.txt $(VENV)/.runtime
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+# Debian's chromium for the Playwright browser tests (Playwright cannot download its own
+# browser offline). Installed with apt when missing and we are root; otherwise the
+# browser tests skip locally and fail under CI=true.
+browser:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = "0" ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else \
+	    echo "chromium is missing: sudo apt-get install chromium (browser tests will skip)"; \
+	  fi; \
+	fi
+
+init-db: $(VENV)/.runtime
+	$(FLASK) init-db
+
+# Re-extract strings and update both catalogues, then compile them (commit the .po and .mo).
+translations: $(VENV)/.dev
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o wardkit/translations/messages.pot --no-location --sort-output .
+	$(BIN)/pybabel update -i wardkit/translations/messages.pot -d wardkit/translations --no-fuzzy-matching --ignore-obsolete
+	$(BIN)/pybabel compile -d wardkit/translations
+
+bench: $(VENV)/.dev
+	$(BIN)/python bench/bench_commits.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,121 @@
+"""WardKit's schema, one numbered step at a time.
+
+Self-contained (standard library and sqlite_utils only) so that both `flask init-db` and
+`sqlite-utils migrate instance/wardkit.db migrations/` can run it. Never edit a step that
+has been applied somewhere: append a new one.
+"""
+import csv
+import pathlib
+
+from sqlite_utils import Migrations
+
+migrations = Migrations("wardkit")
+
+# Which data line the ward codes come from (DOMAIN.md §6.2: codes changed between lines).
+WARDS_DATA_VERSION = "vietnam-provinces 2026.9.0 (2026-09-20)"
+WARDS_CSV = pathlib.Path(__file__).resolve().parent.parent / "wardkit" / "data" / "hanoi_wards.csv"
+
+
+@migrations(name="0001_wal", transactional=False)
+def m0001_wal(db):
+    # The journal mode persists in the file; it cannot change inside a transaction.
+    mode = db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+    assert mode.lower() == "wal", mode
+
+
+@migrations(name="0002_core")
+def m0002_core(db):
+    db.executescript(
+        """
+        CREATE TABLE wards (
+            code TEXT PRIMARY KEY CHECK (length(code) = 5),
+            name TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('phuong', 'xa')),
+            codename TEXT NOT NULL,
+            code_2025_10 TEXT NOT NULL,
+            data_version TEXT NOT NULL
+        );
+
+        CREATE TABLE residential_groups (
+            id TEXT PRIMARY KEY,
+            ward_code TEXT NOT NULL REFERENCES wards(code),
+            name TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 80),
+            cluster TEXT,
+            target_adults INTEGER NOT NULL DEFAULT 0 CHECK (target_adults >= 0),
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            updated_by TEXT,
+            deleted_at TEXT
+        );
+        CREATE UNIQUE INDEX residential_groups_ward_name
+            ON residential_groups (ward_code, name) WHERE deleted_at IS NULL;
+
+        CREATE TABLE users (
+            id TEXT PRIMARY KEY,
+            username TEXT NOT NULL COLLATE NOCASE UNIQUE,
+            password_hash TEXT NOT NULL,
+            display_name TEXT NOT NULL,
+            role TEXT NOT NULL CHECK (role IN ('admin', 'leader', 'officer', 'kiosk', 'viewer')),
+            ward_code TEXT NOT NULL REFERENCES wards(code),
+            is_active INTEGER NOT NULL DEFAULT 1 CHECK (is_active IN (0, 1)),
+            is_demo INTEGER NOT NULL DEFAULT 0 CHECK (is_demo IN (0, 1)),
+            password_changed_at TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            updated_by TEXT,
+            deleted_at TEXT
+        );
+        CREATE INDEX users_ward ON users (ward_code);
+
+        CREATE TABLE user_sessions (
+            id_hash TEXT PRIMARY KEY,
+            user_id TEXT NOT NULL REFERENCES users(id),
+            created_at TEXT NOT NULL,
+            last_seen_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            revoked_at TEXT,
+            revoked_reason TEXT,
+            client_addr TEXT
+        );
+        CREATE INDEX user_sessions_user ON user_sessions (user_id);
+
+        CREATE TABLE login_attempts (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            username TEXT NOT NULL,
+            client_addr TEXT NOT NULL,
+            outcome TEXT NOT NULL CHECK (outcome IN ('success', 'failure', 'locked'))
+        );
+        CREATE INDEX login_attempts_username ON login_attempts (username, at);
+        CREATE INDEX login_attempts_addr ON login_attempts (client_addr, at);
+
+        CREATE TABLE audit_log (
+            id TEXT PRIMARY KEY,
+            at TEXT NOT NULL,
+            user_id TEXT,
+            ward_code TEXT,
+            action TEXT NOT NULL,
+            entity TEXT,
+            entity_id TEXT,
+            detail TEXT,
+            client_addr TEXT
+        );
+        CREATE INDEX audit_log_entity ON audit_log (entity, entity_id);
+        CREATE INDEX audit_log_at ON audit_log (at);
+        CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+        BEGIN
+            SELECT RAISE(ABORT, 'audit_log is append-only');
+        END;
+        CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+        BEGIN
+            SELECT RAISE(ABORT, 'audit_log is append-only');
+        END;
+        """
+    )
+
+
+@migrations(name="0003_hanoi_wards")
+def m0003_hanoi_wards(db):
+    with WARDS_CSV.open(encoding="utf-8", newline="") as f:
+        rows = [dict(row, data_version=WARDS_DATA_VERSION) for row in csv.DictReader(f)]
+    db.table("wards").insert_all(rows)

@@ -1,0 +1,163 @@
+"""WardKit: the ward police working groups' offline app. `create_app` builds it."""
+import os
+import pathlib
+import secrets
+
+from flask import Flask, render_template, request, session
+from flask_babel import Babel
+from flask_babel import gettext as _
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from htmx_flask import Htmx
+from werkzeug.exceptions import HTTPException
+
+from . import config as default_config
+from . import db as dbmod
+from . import security
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+HTMX_FILE = "htmx-2.0.11.min.js"
+
+# htmx settings that keep it inside the strict CSP (SECURITY.md §4) and let 422 responses
+# (forms with errors) swap like 200s.
+HTMX_CONFIG = {
+    "allowEval": False,
+    "allowScriptTags": False,
+    "includeIndicatorStyles": False,
+    "historyCacheSize": 0,
+    "refreshOnHistoryMiss": True,
+    "selfRequestsOnly": True,
+    "responseHandling": [
+        {"code": "204", "swap": False},
+        {"code": "[23]..", "swap": True},
+        {"code": "422", "swap": True},
+        {"code": "[45]..", "swap": False, "error": True},
+        {"code": "...", "swap": False},
+    ],
+}
+
+csrf = CSRFProtect()
+babel = Babel()
+login_manager = LoginManager()
+
+
+def _secret_key(instance_path: str) -> str:
+    """Return the instance's secret key, generating it (mode 0600) on first run."""
+    path = pathlib.Path(instance_path) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def select_locale() -> str:
+    """Return the user's chosen language, Vietnamese unless they switched."""
+    from flask import current_app
+    lang = session.get("lang")
+    return lang if lang in current_app.config["LANGUAGES"] else "vi"
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build and return the WardKit app.
+
+    :raises wardkit.db.SQLiteTooOld: when the SQLite library has the WAL corruption bug.
+    """
+    dbmod.check_sqlite_version()
+    app = Flask(__name__, instance_path=str(ROOT / "instance"),
+                template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
+    app.config.from_object(default_config)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env("WARDKIT")
+    if test_config:
+        app.config.from_mapping(test_config)
+    if not os.path.isabs(app.config["DATABASE"]):
+        app.config["DATABASE"] = os.path.join(app.instance_path, app.config["DATABASE"])
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _secret_key(app.instance_path)
+    if app.config["HTTPS"]:
+        app.config.update(SESSION_COOKIE_SECURE=True, SESSION_COOKIE_NAME="__Host-wardkit",
+                          PREFERRED_URL_SCHEME="https")
+    else:
+        app.config["SESSION_COOKIE_NAME"] = "wardkit"
+
+    dbmod.init_app(app)
+    Htmx(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale,
+                   default_translation_directories=str(ROOT / "wardkit" / "translations"))
+    _init_login(app)
+    security.init_app(app)
+    _init_templates(app)
+    _init_errors(app)
+
+    from .auth import views as auth_views
+    from .groups import views as group_views
+    from .home import views as home_views
+    from . import demo, serve
+    app.register_blueprint(auth_views.bp)
+    app.register_blueprint(home_views.bp)
+    app.register_blueprint(group_views.bp)
+    auth_views.init_app(app)
+    demo.init_app(app)
+    serve.init_app(app)
+    return app
+
+
+def _init_login(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None  # the login page explains itself
+    login_manager.session_protection = "basic"
+
+    @login_manager.user_loader
+    def load_user(token):
+        # The cookie holds a session token; the server-side record decides (SECURITY.md §2).
+        return security.load_session(dbmod.get_db(), token)
+
+
+def _init_templates(app: Flask) -> None:
+    from flask_babel import format_number
+    from .auth.forms import ROLE_LABELS
+
+    app.jinja_env.globals.update(htmx_config=HTMX_CONFIG, htmx_file=HTMX_FILE,
+                                 role_labels=ROLE_LABELS)
+    app.jinja_env.filters["format_number"] = format_number
+
+    @app.context_processor
+    def inject_locale():
+        from flask_babel import get_locale
+        return {"current_locale": str(get_locale() or "vi")}
+
+
+ERROR_CODES = {400, 403, 404, 405, 413, 422, 429, 500}  # titles live in errors/error.html
+
+
+def _init_errors(app: Flask) -> None:
+    def render_error(code: int, detail: str | None = None):
+        return app.make_response((render_template("errors/error.html", code=code,
+                                                  detail=detail), code))
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc):
+        return render_error(400, _("The form has expired. Go back, reload the page and try again."))
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc):
+        code = exc.code if exc.code in ERROR_CODES else 500
+        if exc.code and exc.code < 400:  # redirects raised as exceptions
+            return exc
+        resp = render_error(code)
+        if code == 429 and exc.response is None and getattr(exc, "retry_after", None):
+            resp.headers["Retry-After"] = str(exc.retry_after)
+        if code == 405 and exc.valid_methods:
+            resp.headers["Allow"] = ", ".join(exc.valid_methods)
+        return resp
+
+    @app.errorhandler(Exception)
+    def server_error(exc):
+        if isinstance(exc, HTTPException):
+            return http_error(exc)
+        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        return render_error(500)

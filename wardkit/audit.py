@@ -1,0 +1,55 @@
+"""The append-only audit log: who did what to which record, when and from where.
+
+Rows never copy personal values (names, ID numbers): only ids and small facts in
+`detail`. A trigger in the schema refuses UPDATE and DELETE.
+"""
+import json
+import uuid
+
+from flask import has_request_context, request
+from flask_login import current_user
+
+from . import clock
+
+
+def record(db, action: str, *, entity: str | None = None, entity_id: str | None = None,
+           detail: dict | None = None, user_id: str | None = None,
+           ward_code: str | None = None) -> str:
+    """Append one audit row and return its id.
+
+    `user_id`/`ward_code` default to the logged-in user's; the client address comes from
+    the request when there is one.
+    """
+    if user_id is None and has_request_context() and current_user.is_authenticated:
+        user_id = current_user.id
+    if ward_code is None and has_request_context() and current_user.is_authenticated:
+        ward_code = current_user.ward_code
+    row_id = str(uuid.uuid4())
+    db.table("audit_log").insert({
+        "id": row_id,
+        "at": clock.now_iso(),
+        "user_id": user_id,
+        "ward_code": ward_code,
+        "action": action,
+        "entity": entity,
+        "entity_id": entity_id,
+        "detail": json.dumps(detail, ensure_ascii=False, sort_keys=True) if detail else None,
+        "client_addr": request.remote_addr if has_request_context() else None,
+    })
+    return row_id
+
+
+def entries(db, *, entity: str | None = None, entity_id: str | None = None,
+            action: str | None = None, limit: int = 100) -> list[dict]:
+    """Return audit rows, newest first, filtered by entity, id and action when given."""
+    where, params = [], {}
+    for column, value in (("entity", entity), ("entity_id", entity_id), ("action", action)):
+        if value is not None:
+            where.append(f"{column} = :{column}")
+            params[column] = value
+    sql = "SELECT * FROM audit_log"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY at DESC, rowid DESC LIMIT :limit"
+    params["limit"] = limit
+    return list(db.query(sql, params))

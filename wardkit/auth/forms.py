@@ -1,0 +1,60 @@
+"""Forms for login, password change and user administration (messages via Flask-Babel)."""
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, SelectField, StringField
+from wtforms.validators import AnyOf, DataRequired, EqualTo, Length, Regexp
+
+from .users import ROLES
+
+ROLE_LABELS = {
+    "admin": _l("Administrator"),
+    "leader": _l("Ward leader"),
+    "officer": _l("Officer"),
+    "kiosk": _l("Kiosk"),
+    "viewer": _l("Viewer (aggregates only)"),
+}
+
+PASSWORD_MESSAGES = {
+    "too_short": _l("The password must have at least 8 characters."),
+    "too_long": _l("The password is too long (256 characters at most)."),
+    "common": _l("This password is too common and easy to guess. Choose another."),
+}
+
+
+class LoginForm(FlaskForm):
+    username = StringField(_l("Username"), validators=[
+        DataRequired(_l("Enter your username.")), Length(max=64, message=_l("The username is too long."))])
+    password = PasswordField(_l("Password"), validators=[
+        DataRequired(_l("Enter your password.")),
+        Length(max=256, message=_l("The password is too long (256 characters at most)."))])
+
+
+class PasswordChangeForm(FlaskForm):
+    current_password = PasswordField(_l("Current password"), validators=[
+        DataRequired(_l("Enter your current password."))])
+    new_password = PasswordField(_l("New password"), validators=[
+        DataRequired(_l("Enter a new password."))])
+    confirm_password = PasswordField(_l("Repeat the new password"), validators=[
+        DataRequired(_l("Repeat the new password.")),
+        EqualTo("new_password", _l("The two passwords do not match."))])
+
+
+class UserCreateForm(FlaskForm):
+    username = StringField(_l("Username"), validators=[
+        DataRequired(_l("Enter a username.")),
+        Length(min=3, max=32, message=_l("A username has 3 to 32 characters.")),
+        Regexp(r"^[A-Za-z0-9._-]+$",
+               message=_l("Use only letters without accents, digits, dot, dash or underscore."))])
+    display_name = StringField(_l("Full name"), validators=[
+        DataRequired(_l("Enter the person's name.")),
+        Length(max=80, message=_l("A name has at most 80 characters."))])
+    role = SelectField(_l("Role"), choices=[(r, ROLE_LABELS[r]) for r in ROLES],
+                       validate_choice=False, validators=[
+                           AnyOf(ROLES, message=_l("Choose a role from the list."))])
+    password = PasswordField(_l("Password"), validators=[
+        DataRequired(_l("Enter a password."))])
+
+
+class PasswordResetForm(FlaskForm):
+    password = PasswordField(_l("New password"), validators=[
+        DataRequired(_l("Enter a new password."))])

@@ -1,0 +1,57 @@
+"""Every WardKit setting with its default and why.
+
+Order of precedence in `create_app`: these defaults, then `instance/config.py`, then
+`WARDKIT_*` environment variables (`WARDKIT_DATABASE` sets `DATABASE`), then the
+`test_config` passed by the tests.
+"""
+
+# SQLite file; relative paths are resolved against the instance folder.
+DATABASE = "wardkit.db"
+
+# Signing key for the session cookie. When unset, one is generated once into
+# instance/secret_key (mode 0600) so restarts keep sessions valid.
+SECRET_KEY = None
+
+# Set WARDKIT_HTTPS=1 when served behind TLS: cookies become Secure and take the
+# __Host- prefix, which browsers refuse over plain http.
+HTTPS = False
+
+# waitress listens here for `flask serve` / `make run`. Use 0.0.0.0 to serve the
+# ward Wi-Fi (see README).
+HOST = "127.0.0.1"
+PORT = 5000
+THREADS = 8
+
+# Sessions (SECURITY.md §2): idle and absolute limits, in seconds.
+SESSION_IDLE_SECONDS = 30 * 60
+KIOSK_IDLE_SECONDS = 2 * 60
+SESSION_ABSOLUTE_SECONDS = 12 * 60 * 60
+# last_seen_at is rewritten at most this often, so reading pages is not a write per click.
+SESSION_TOUCH_SECONDS = 15
+
+# Login throttling: this many failures within the window, per username and per client
+# address, answer 429 until the oldest failure leaves the window.
+LOGIN_MAX_FAILURES = 10
+LOGIN_WINDOW_SECONDS = 10 * 60
+
+# werkzeug's scrypt: n=2^15, r=8, p=1 (~32 MiB, ~60 ms a hash on the ward laptop).
+PASSWORD_HASH_METHOD = "scrypt:32768:8:1"
+PASSWORD_MIN_LENGTH = 8
+PASSWORD_MAX_LENGTH = 256
+
+# Request limits (SECURITY.md §5): uploads up to 20 MB; oversized answers 413.
+MAX_CONTENT_LENGTH = 20 * 1024 * 1024
+MAX_FORM_PARTS = 1000
+
+# Vietnamese first; English is the second catalogue.
+BABEL_DEFAULT_LOCALE = "vi"
+BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
+LANGUAGES = ("vi", "en")
+
+# Flask-WTF: the CSRF token lives as long as the session (the session has its own limits).
+WTF_CSRF_TIME_LIMIT = None
+
+# Flask's cookie only carries an opaque session token, never personal data; it ends
+# with the browser session, and the server-side record enforces the real limits.
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"

@@ -1,0 +1,172 @@
+"""The data seam: one SQLite connection per request, durable pragmas, `write()` for every
+write transaction, migrations, and the `init-db` / `backup` commands."""
+import contextlib
+import importlib.util
+import pathlib
+
+import click
+from flask import current_app, g
+from sqlite_utils import Database
+
+try:  # The pysqlite3 wheel bundles a fixed SQLite; sqlite-utils uses it too when present.
+    import pysqlite3.dbapi2 as sqlite3
+except ImportError:  # pragma: no cover - requirements.txt always installs it
+    import sqlite3
+
+MIGRATIONS_FILE = pathlib.Path(__file__).resolve().parent.parent / "migrations" / "migrations.py"
+
+# SQLite 3.7.0-3.51.2 can corrupt a WAL database when connections race on a WAL reset;
+# fixed in 3.51.3 and backported to 3.44.6 and 3.50.7 (SECURITY.md §1).
+MIN_SQLITE = (3, 51, 3)
+FIXED_BACKPORTS = {(3, 44): 6, (3, 50): 7}
+
+
+class SQLiteTooOld(RuntimeError):
+    """Raised at start-up when the SQLite library has the WAL-reset corruption bug."""
+
+
+def sqlite_version_ok(version: str) -> bool:
+    """Return True when SQLite `version` ("3.53.4") has the WAL-reset fix."""
+    parts = tuple(int(p) for p in version.split(".")[:3])
+    if parts >= MIN_SQLITE:
+        return True
+    fixed_patch = FIXED_BACKPORTS.get(parts[:2])
+    return fixed_patch is not None and parts[2] >= fixed_patch
+
+
+def check_sqlite_version(version: str | None = None) -> str:
+    """Return the SQLite version in use, or raise SQLiteTooOld with what to do about it."""
+    version = version or sqlite3.sqlite_version
+    if not sqlite_version_ok(version):
+        raise SQLiteTooOld(
+            f"WardKit refuses to run on SQLite {version}: versions before 3.51.3 "
+            "(except 3.44.6+ and 3.50.7+) can corrupt a WAL database. "
+            "Install the pinned requirements (pip install -r requirements.txt), which bring "
+            "pysqlite3 with a fixed SQLite."
+        )
+    return version
+
+
+def connect(path: str) -> Database:
+    """Return a sqlite-utils Database on a new connection with WardKit's pragmas set.
+
+    `isolation_level=None` leaves transactions to us: `write()` begins them IMMEDIATE.
+    :raises AssertionError: if the file cannot be put in WAL mode.
+    """
+    conn = sqlite3.connect(path, isolation_level=None, timeout=5.0, check_same_thread=False)
+    # foreign_keys must be set outside a transaction; WAL persists but is asserted.
+    conn.execute("PRAGMA busy_timeout=5000")
+    mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+    assert mode.lower() == "wal", f"journal_mode is {mode}, not wal"
+    # FULL: with NORMAL a committed record can vanish after a power cut (no UPS in wards).
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA secure_delete=ON")
+    return Database(conn, execute_plugins=False)
+
+
+def get_db() -> Database:
+    """Return this request's (or app context's) Database, opening it on first use."""
+    if "db" not in g:
+        g.db = connect(current_app.config["DATABASE"])
+    return g.db
+
+
+def close_db(exc=None) -> None:
+    """Close this context's connection, if one was opened."""
+    db = g.pop("db", None)
+    if db is not None:
+        db.close()
+
+
+@contextlib.contextmanager
+def write(db: Database | None = None):
+    """Run the block in one `BEGIN IMMEDIATE` transaction; yield the Database.
+
+    IMMEDIATE takes the write lock up front, so a read-then-write transaction waits on
+    busy_timeout instead of failing at once with "database is locked" (SECURITY.md §1).
+    Commits when the block ends, rolls back if it raises. Nested calls become part of the
+    outer transaction (sqlite-utils calls inside nest as savepoints).
+    """
+    db = db if db is not None else get_db()
+    if db.conn.in_transaction:
+        yield db
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        if db.conn.in_transaction:
+            db.conn.execute("ROLLBACK")
+        raise
+    else:
+        try:
+            db.conn.execute("COMMIT")
+        except BaseException:
+            if db.conn.in_transaction:
+                db.conn.execute("ROLLBACK")
+            raise
+
+
+def load_migrations():
+    """Return the `Migrations` set defined in migrations/migrations.py."""
+    spec = importlib.util.spec_from_file_location("wardkit_migrations", MIGRATIONS_FILE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.migrations
+
+
+def apply_migrations(db: Database) -> list[str]:
+    """Apply pending migrations; return the names applied (empty when up to date)."""
+    migrations = load_migrations()
+    pending = [m.name for m in migrations.pending(db)]
+    migrations.apply(db)
+    return pending
+
+
+def latest_migration(db: Database) -> str | None:
+    """Return the name of the last applied migration, or None on an empty database."""
+    applied = load_migrations().applied(db)
+    return applied[-1].name if applied else None
+
+
+def backup(db: Database, dest: str) -> None:
+    """Write a consistent copy of the live database to `dest` and check the copy.
+
+    :raises click.ClickException: if the copy fails its integrity or foreign-key check.
+    """
+    target = sqlite3.connect(dest)
+    try:
+        db.conn.backup(target)
+        integrity = target.execute("PRAGMA integrity_check").fetchone()[0]
+        fk_errors = target.execute("PRAGMA foreign_key_check").fetchall()
+    finally:
+        target.close()
+    if integrity != "ok" or fk_errors:
+        raise click.ClickException(f"backup check failed: {integrity}, {len(fk_errors)} FK errors")
+
+
+@click.command("init-db")
+def init_db_command():
+    """Create or upgrade the database (apply pending migrations); idempotent."""
+    path = current_app.config["DATABASE"]
+    pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)
+    applied = apply_migrations(get_db())
+    if applied:
+        click.echo(f"Applied {len(applied)} migration(s): {', '.join(applied)}")
+    click.echo(f"Database {path} is at {latest_migration(get_db())}.")
+
+
+@click.command("backup")
+@click.argument("dest", type=click.Path(dir_okay=False))
+def backup_command(dest):
+    """Write a consistent online copy of the database to DEST and check it."""
+    backup(get_db(), dest)
+    click.echo(f"Backed up to {dest} (integrity ok).")
+
+
+def init_app(app) -> None:
+    """Register the teardown and the database commands on `app`."""
+    app.teardown_appcontext(close_db)
+    app.cli.add_command(init_db_command)
+    app.cli.add_command(backup_command)

@@ -1,0 +1,1 @@
+"""Residential groups (tổ dân phố / thôn) of the user's ward and their adult targets."""

@@ -1,0 +1,75 @@
+"""SQL for residential groups. Every function is scoped to one ward."""
+import re
+import uuid
+
+from .. import clock
+
+
+def list_groups(db, ward_code: str) -> list[dict]:
+    """Return the ward's live groups, in natural order of their names ("Tổ 2" before
+    "Tổ 10")."""
+    rows = list(db.query(
+        """
+        SELECT id, name, cluster, target_adults, updated_at
+        FROM residential_groups
+        WHERE ward_code = :ward AND deleted_at IS NULL
+        """,
+        {"ward": ward_code},
+    ))
+    return sorted(rows, key=lambda r: natural_key(r["name"]))
+
+
+def natural_key(name: str) -> list:
+    """Return a sort key that orders embedded numbers by value."""
+    return [int(part) if part.isdigit() else part.casefold()
+            for part in re.split(r"(\d+)", name)]
+
+
+def get_group(db, ward_code: str, group_id: str) -> dict | None:
+    """Return the group with `group_id` in `ward_code`, or None (also for other wards)."""
+    rows = list(db.query(
+        """
+        SELECT * FROM residential_groups
+        WHERE id = :id AND ward_code = :ward AND deleted_at IS NULL
+        """,
+        {"id": group_id, "ward": ward_code},
+    ))
+    return rows[0] if rows else None
+
+
+def name_taken(db, ward_code: str, name: str, *, except_id: str | None = None) -> bool:
+    """Return True when another live group of the ward already has this name."""
+    row = db.execute(
+        """SELECT 1 FROM residential_groups WHERE ward_code = ? AND name = ?
+           AND deleted_at IS NULL AND id IS NOT ?""",
+        [ward_code, name, except_id],
+    ).fetchone()
+    return row is not None
+
+
+def create_group(db, *, ward_code: str, name: str, cluster: str | None, target_adults: int,
+                 by: str | None) -> dict:
+    """Insert a group and return the new row."""
+    now = clock.now_iso()
+    row = {
+        "id": str(uuid.uuid4()), "ward_code": ward_code, "name": name, "cluster": cluster,
+        "target_adults": target_adults, "created_at": now, "updated_at": now,
+        "updated_by": by, "deleted_at": None,
+    }
+    db.table("residential_groups").insert(row)
+    return row
+
+
+def update_group(db, ward_code: str, group_id: str, *, name: str, cluster: str | None,
+                 target_adults: int, by: str | None) -> None:
+    """Rename a group and set its cluster and adult target."""
+    db.execute(
+        """
+        UPDATE residential_groups
+        SET name = :name, cluster = :cluster, target_adults = :target,
+            updated_at = :now, updated_by = :by
+        WHERE id = :id AND ward_code = :ward
+        """,
+        {"name": name, "cluster": cluster, "target": target_adults, "now": clock.now_iso(),
+         "by": by, "id": group_id, "ward": ward_code},
+    )

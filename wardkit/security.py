@@ -1,0 +1,236 @@
+"""What must hold on every request (SECURITY.md): server-side sessions, deny-by-default
+roles, same-origin checks for unsafe methods, login throttling, passwords, and headers."""
+import functools
+import hashlib
+import math
+import pathlib
+import secrets
+from datetime import timedelta
+
+from flask import abort, current_app, redirect, request, url_for
+from flask_login import current_user
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from . import clock
+from .auth import queries
+from .auth.users import ROLES, User
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
+
+# Endpoints anyone may reach. Every other endpoint must declare its roles with @roles.
+PUBLIC_ENDPOINTS = {"static", "auth.login", "home.healthz", "home.set_language"}
+
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+_COMMON_PASSWORDS_FILE = pathlib.Path(__file__).parent / "data" / "common_passwords.txt"
+
+
+# --- roles -------------------------------------------------------------------------
+
+def roles(*allowed: str):
+    """Declare which roles may use a view; the `check_access` hook enforces it."""
+    unknown = set(allowed) - set(ROLES)
+    if unknown or not allowed:
+        raise ValueError(f"unknown roles {unknown}")
+
+    def decorate(view):
+        view.wardkit_roles = frozenset(allowed)
+        return view
+
+    return decorate
+
+
+ALL_ROLES = ROLES
+STAFF = ("admin", "leader", "officer", "viewer")
+
+
+def view_roles(endpoint: str | None) -> frozenset | None:
+    """Return the roles declared on `endpoint`'s view, or None when it declares none."""
+    view = current_app.view_functions.get(endpoint) if endpoint else None
+    return getattr(view, "wardkit_roles", None)
+
+
+def check_access():
+    """before_request: let public endpoints through, send anonymous users to log in,
+    refuse undeclared endpoints and roles not on the view's list (deny by default)."""
+    endpoint = request.endpoint
+    if endpoint is None:  # no route matched: let Flask answer 404/405
+        return None
+    if endpoint in PUBLIC_ENDPOINTS:
+        return None
+    allowed = view_roles(endpoint)
+    if allowed is None:
+        current_app.logger.error("endpoint %s declares no roles: refused", endpoint)
+        abort(403)
+    if not current_user.is_authenticated:
+        target = url_for("auth.login", next=request.full_path if request.method == "GET" else None)
+        if request.headers.get("HX-Request") == "true":
+            # htmx would swap a login page into a fragment; make it navigate instead.
+            resp = current_app.make_response(("", 401))
+            resp.headers["HX-Redirect"] = target
+            return resp
+        return redirect(target)
+    if current_user.role not in allowed:
+        abort(403)
+    return None
+
+
+# --- same origin -----------------------------------------------------------------
+
+def check_same_origin():
+    """before_request: refuse unsafe requests that the browser says come from another
+    site (second layer behind the CSRF token)."""
+    if request.method not in UNSAFE_METHODS:
+        return None
+    if request.headers.get("Sec-Fetch-Site") == "cross-site":
+        abort(403)
+    origin = request.headers.get("Origin")
+    if origin and origin != "null" and origin != request.host_url.rstrip("/"):
+        abort(403)
+    return None
+
+
+# --- sessions ----------------------------------------------------------------------
+
+def hash_token(token: str) -> str:
+    """Return the stored form of a session token (SHA-256 hex)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(db, user_row: dict) -> str:
+    """Create a server-side session for the user and return its raw token (256 bits)."""
+    token = secrets.token_urlsafe(32)
+    now = clock.now()
+    expires = now + timedelta(seconds=current_app.config["SESSION_ABSOLUTE_SECONDS"])
+    queries.create_session(
+        db, id_hash=hash_token(token), user_id=user_row["id"], created_at=clock.iso(now),
+        expires_at=clock.iso(expires), client_addr=request.remote_addr,
+    )
+    return token
+
+
+def idle_limit(role: str) -> int:
+    """Return the idle timeout in seconds for a role (kiosks reset much sooner)."""
+    cfg = current_app.config
+    return cfg["KIOSK_IDLE_SECONDS"] if role == "kiosk" else cfg["SESSION_IDLE_SECONDS"]
+
+
+def load_session(db, token: str) -> User | None:
+    """Return the User behind a live session token, or None (and revoke it) when the
+    session is unknown, revoked, idle too long, past its absolute limit, or its user is
+    deactivated."""
+    if not token:
+        return None
+    id_hash = hash_token(token)
+    row = queries.get_session(db, id_hash)
+    if row is None or row["revoked_at"] is not None:
+        return None
+    now = clock.now()
+    reason = None
+    if not row["is_active"] or row["deleted_at"] is not None:
+        reason = "deactivated"
+    elif now >= clock.parse(row["expires_at"]):
+        reason = "absolute_timeout"
+    elif (now - clock.parse(row["last_seen_at"])).total_seconds() > idle_limit(row["role"]):
+        reason = "idle_timeout"
+    if reason:
+        queries.revoke_session(db, id_hash, reason)
+        return None
+    if (now - clock.parse(row["last_seen_at"])).total_seconds() >= current_app.config[
+            "SESSION_TOUCH_SECONDS"]:
+        queries.touch_session(db, id_hash, clock.iso(now))
+    return User(
+        id=row["user_id"], username=row["username"], display_name=row["display_name"],
+        role=row["role"], ward_code=row["ward_code"], ward_name=row["ward_name"],
+        session_token=token,
+    )
+
+
+# --- throttling ----------------------------------------------------------------------
+
+def login_retry_after(db, username: str, client_addr: str) -> int:
+    """Return seconds until a login may be tried again for this username or address
+    (0 when not throttled). Kept in SQLite so it holds across processes and restarts."""
+    cfg = current_app.config
+    window = cfg["LOGIN_WINDOW_SECONDS"]
+    limit = cfg["LOGIN_MAX_FAILURES"]
+    now = clock.now()
+    since = clock.iso(now - timedelta(seconds=window))
+    wait = 0.0
+    for times in queries.failure_times(db, username=username, client_addr=client_addr,
+                                       since=since).values():
+        if len(times) >= limit:
+            # Throttled until enough failures age out to fall below the limit.
+            times = sorted(times)
+            release = clock.parse(times[len(times) - limit]) + timedelta(seconds=window)
+            wait = max(wait, (release - now).total_seconds())
+    return max(1, math.ceil(wait)) if wait > 0 else 0
+
+
+# --- passwords -----------------------------------------------------------------------
+
+@functools.cache
+def _common_passwords() -> frozenset:
+    return frozenset(
+        line.strip().casefold()
+        for line in _COMMON_PASSWORDS_FILE.read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    )
+
+
+def password_problem(password: str) -> str | None:
+    """Return why `password` is refused (a key of PASSWORD_MESSAGES), or None if it is ok.
+
+    No composition rules (ASVS): length and a list of common passwords only.
+    """
+    cfg = current_app.config
+    if len(password) < cfg["PASSWORD_MIN_LENGTH"]:
+        return "too_short"
+    if len(password) > cfg["PASSWORD_MAX_LENGTH"]:
+        return "too_long"
+    if password.casefold() in _common_passwords():
+        return "common"
+    return None
+
+
+def hash_password(password: str) -> str:
+    """Return the scrypt hash to store for `password`."""
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+
+
+# Verifying against this when the username is unknown keeps the timing the same.
+_DUMMY_HASH = generate_password_hash("wardkit-dummy-password", method="scrypt:32768:8:1")
+
+
+def verify_password(stored_hash: str | None, password: str) -> bool:
+    """Return True when `password` matches; spends the same time when there is no user."""
+    if stored_hash is None:
+        check_password_hash(_DUMMY_HASH, password)
+        return False
+    return check_password_hash(stored_hash, password)
+
+
+# --- headers -------------------------------------------------------------------------
+
+def set_security_headers(response):
+    """after_request: CSP and the other headers on every response; no-store on pages."""
+    h = response.headers
+    h["Content-Security-Policy"] = CSP
+    h["X-Content-Type-Options"] = "nosniff"
+    h["Referrer-Policy"] = "same-origin"
+    h["Cross-Origin-Opener-Policy"] = "same-origin"
+    h["X-Frame-Options"] = "DENY"
+    if request.endpoint != "static":
+        # Pages may carry personal data: never keep them in a shared tablet's cache.
+        h["Cache-Control"] = "no-store"
+    return response
+
+
+def init_app(app) -> None:
+    """Register the request hooks on `app`."""
+    app.before_request(check_same_origin)
+    app.before_request(check_access)
+    app.after_request(set_security_headers)
