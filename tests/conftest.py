@@ -1,0 +1,121 @@
+"""Fixtures: a fresh migrated SQLite file per test, the app, clients and a fake clock."""
+import re
+import shutil
+from datetime import timedelta
+
+import pytest
+
+from wardkit import clock, create_app
+from wardkit.db import apply_migrations, connect
+
+TEST_CONFIG = {
+    "TESTING": True,
+    "SECRET_KEY": "test-secret",
+    # A cheaper scrypt cost keeps the suite fast; the algorithm is the same.
+    "PASSWORD_HASH_METHOD": "scrypt:1024:8:1",
+}
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory):
+    """Return the path of a database migrated once; tests copy it."""
+    path = tmp_path_factory.mktemp("template") / "wardkit.db"
+    db = connect(str(path))
+    apply_migrations(db)
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    return path
+
+
+@pytest.fixture
+def db_path(tmp_path, migrated_template):
+    """Return the path of this test's own freshly migrated database file."""
+    path = tmp_path / "wardkit.db"
+    shutil.copy(migrated_template, path)
+    return path
+
+
+@pytest.fixture
+def app(db_path):
+    """Return an app on this test's database."""
+    return create_app({**TEST_CONFIG, "DATABASE": str(db_path)})
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def db(app):
+    """Yield the app's Database inside an app context."""
+    from wardkit.db import get_db
+    with app.app_context():
+        yield get_db()
+
+
+class FakeClock:
+    """A clock tests can move: `fake_clock.advance(minutes=31)`."""
+
+    def __init__(self):
+        self.current = clock.now().replace(microsecond=0)
+
+    def __call__(self):
+        return self.current
+
+    def advance(self, **kwargs):
+        self.current += timedelta(**kwargs)
+
+
+@pytest.fixture
+def fake_clock(monkeypatch):
+    fake = FakeClock()
+    monkeypatch.setattr(clock, "now", fake)
+    return fake
+
+
+CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"'
+                     r'|type="hidden" name="csrf_token" value="([^"]+)"')
+
+
+def csrf_from(html: str) -> str:
+    """Return the CSRF token of the first form in `html`."""
+    m = CSRF_RE.search(html)
+    assert m, "no csrf_token in page"
+    return m.group(1) or m.group(2)
+
+
+class Auth:
+    """Log users in and out through the real login form."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def login(self, username, password="correct horse battery", follow=False):
+        page = self.client.get("/login")
+        return self.client.post("/login", data={
+            "username": username, "password": password, "csrf_token": csrf_from(page.text),
+        }, follow_redirects=follow)
+
+    def token(self, path="/"):
+        """Return a CSRF token valid for this client's session."""
+        return csrf_from(self.client.get(path).text)
+
+    def post(self, path, data=None, **kwargs):
+        """POST with this session's CSRF token added."""
+        data = dict(data or {})
+        data.setdefault("csrf_token", self.token())
+        return self.client.post(path, data=data, **kwargs)
+
+    def logout(self):
+        return self.post("/logout")
+
+
+@pytest.fixture
+def auth(client):
+    return Auth(client)
