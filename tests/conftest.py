@@ -52,11 +52,15 @@ def runner(app):
 
 
 @pytest.fixture
-def db(app):
-    """Yield the app's Database inside an app context."""
-    from wardkit.db import get_db
-    with app.app_context():
-        yield get_db()
+def db(app, db_path):
+    """Yield a connection of its own to the test's database (the app's settings).
+
+    Not the app's `get_db()`: an app context held open by a fixture would be reused by
+    every test-client request, sharing `g` (and flask-login's cached user) between them.
+    """
+    conn = connect(str(db_path))
+    yield conn
+    conn.close()
 
 
 class FakeClock:

@@ -54,7 +54,9 @@ def _secret_key(instance_path: str) -> str:
 
 def select_locale() -> str:
     """Return the user's chosen language, Vietnamese unless they switched."""
-    from flask import current_app
+    from flask import current_app, has_request_context
+    if not has_request_context():  # CLI messages: the default language
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     lang = session.get("lang")
     return lang if lang in current_app.config["LANGUAGES"] else "vi"
 

@@ -5,6 +5,7 @@ import importlib.util
 import pathlib
 
 import click
+from flask.cli import with_appcontext
 from flask import current_app, g
 from sqlite_utils import Database
 
@@ -147,6 +148,7 @@ def backup(db: Database, dest: str) -> None:
 
 
 @click.command("init-db")
+@with_appcontext
 def init_db_command():
     """Create or upgrade the database (apply pending migrations); idempotent."""
     path = current_app.config["DATABASE"]
@@ -158,6 +160,7 @@ def init_db_command():
 
 
 @click.command("backup")
+@with_appcontext
 @click.argument("dest", type=click.Path(dir_okay=False))
 def backup_command(dest):
     """Write a consistent online copy of the database to DEST and check it."""

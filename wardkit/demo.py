@@ -2,6 +2,7 @@
 import secrets
 
 import click
+from flask.cli import with_appcontext
 
 from . import audit
 from .auth import queries as auth_queries
@@ -53,6 +54,7 @@ def seed_demo(db, ward_code: str = DEMO_WARD) -> list[tuple[str, str, str]] | No
 
 
 @click.command("seed-demo")
+@with_appcontext
 @click.option("--ward", "ward_code", default=DEMO_WARD, show_default=True,
               help="Ward code for the demo (103 = Phường Tây Hồ).")
 def seed_demo_command(ward_code):

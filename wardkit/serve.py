@@ -1,5 +1,6 @@
 """`flask serve`: run WardKit under waitress after checking the database file."""
 import click
+from flask.cli import with_appcontext
 from flask import current_app
 
 from .db import get_db
@@ -11,6 +12,7 @@ def quick_check(db) -> str:
 
 
 @click.command("serve")
+@with_appcontext
 @click.option("--host", default=None, help="Address to listen on (default WARDKIT_HOST or 127.0.0.1).")
 @click.option("--port", default=None, type=int, help="Port (default WARDKIT_PORT or 5000).")
 def serve_command(host, port):

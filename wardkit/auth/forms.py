@@ -1,7 +1,7 @@
 """Forms for login, password change and user administration (messages via Flask-Babel)."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, SelectField, StringField
+from wtforms import PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import AnyOf, DataRequired, EqualTo, Length, Regexp
 
 from .users import ROLES
@@ -48,7 +48,7 @@ class UserCreateForm(FlaskForm):
     display_name = StringField(_l("Full name"), validators=[
         DataRequired(_l("Enter the person's name.")),
         Length(max=80, message=_l("A name has at most 80 characters."))])
-    role = SelectField(_l("Role"), choices=[(r, ROLE_LABELS[r]) for r in ROLES],
+    role = SelectField(_l("Role"), choices=[SelectChoice(r, ROLE_LABELS[r]) for r in ROLES],
                        validate_choice=False, validators=[
                            AnyOf(ROLES, message=_l("Choose a role from the list."))])
     password = PasswordField(_l("Password"), validators=[

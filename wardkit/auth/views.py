@@ -2,6 +2,7 @@
 from urllib.parse import urlsplit
 
 import click
+from flask.cli import with_appcontext
 from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
                    session, url_for)
 from flask_babel import gettext as _
@@ -266,6 +267,7 @@ def create_user_account(db, *, username: str, role: str, ward_code: str, passwor
 
 
 @click.command("create-user")
+@with_appcontext
 @click.argument("username")
 @click.option("--role", required=True, type=click.Choice(ROLES))
 @click.option("--ward", "ward_code", required=True, help="Ward code, e.g. 103 for Phường Tây Hồ.")

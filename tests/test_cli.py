@@ -1,0 +1,61 @@
+"""Command-line: every command has help; init-db, seed-demo and backup behave."""
+import pytest
+
+from wardkit.auth import queries as auth_queries
+from wardkit.groups import queries as group_queries
+
+COMMANDS = ["init-db", "create-user", "seed-demo", "backup", "serve"]
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_every_command_has_help(runner, name):
+    r = runner.invoke(args=[name, "--help"])
+    assert r.exit_code == 0
+    assert "Usage:" in r.output and len(r.output.splitlines()) > 3
+
+
+def test_init_db_is_idempotent(tmp_path):
+    from wardkit import create_app
+    from tests.conftest import TEST_CONFIG
+    app = create_app({**TEST_CONFIG, "DATABASE": str(tmp_path / "sub" / "new.db")})
+    r1 = app.test_cli_runner().invoke(args=["init-db"])
+    assert r1.exit_code == 0 and "Applied 3 migration(s)" in r1.output
+    r2 = app.test_cli_runner().invoke(args=["init-db"])
+    assert r2.exit_code == 0 and "Applied" not in r2.output and "0003_hanoi_wards" in r2.output
+
+
+def test_seed_demo_only_on_empty_database(runner, db):
+    r = runner.invoke(args=["seed-demo"])
+    assert r.exit_code == 0, r.output
+    assert "DEMO" in r.output
+    users = {u["username"]: u for u in auth_queries.list_users(db, "00103")}
+    assert set(u["role"] for u in users.values()) == {"admin", "leader", "officer", "kiosk",
+                                                       "viewer"}
+    assert all(u["is_demo"] for u in users.values())
+    # Each printed password works and is random (not a shared default).
+    passwords = [line.split()[-1] for line in r.output.splitlines() if "demo." in line]
+    assert len(set(passwords)) == 5
+    groups = group_queries.list_groups(db, "00103")
+    assert len(groups) >= 3 and all(g["target_adults"] > 0 for g in groups)
+    again = runner.invoke(args=["seed-demo"])
+    assert again.exit_code == 0 and "already has users" in again.output
+    assert len(group_queries.list_groups(db, "00103")) == len(groups)
+
+
+def test_demo_passwords_sign_in(app, runner):
+    from tests.conftest import Auth
+    r = runner.invoke(args=["seed-demo"])
+    line = next(line for line in r.output.splitlines() if "demo.officer" in line)
+    password = line.split()[-1]
+    auth = Auth(app.test_client())
+    assert auth.login("demo.officer", password).status_code == 303
+
+
+def test_backup_command(runner, db, tmp_path):
+    runner.invoke(args=["seed-demo"])
+    dest = tmp_path / "copy.db"
+    r = runner.invoke(args=["backup", str(dest)])
+    assert r.exit_code == 0 and "integrity ok" in r.output
+    from wardkit.db import connect
+    copy = connect(str(dest))
+    assert copy.execute("SELECT count(*) FROM users").fetchone()[0] == 5
