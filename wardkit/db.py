@@ -160,8 +160,8 @@ def init_db_command():
 
 
 @click.command("backup")
-@with_appcontext
 @click.argument("dest", type=click.Path(dir_okay=False))
+@with_appcontext
 def backup_command(dest):
     """Write a consistent online copy of the database to DEST and check it."""
     backup(get_db(), dest)

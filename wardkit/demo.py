@@ -54,9 +54,9 @@ def seed_demo(db, ward_code: str = DEMO_WARD) -> list[tuple[str, str, str]] | No
 
 
 @click.command("seed-demo")
-@with_appcontext
 @click.option("--ward", "ward_code", default=DEMO_WARD, show_default=True,
               help="Ward code for the demo (103 = Phường Tây Hồ).")
+@with_appcontext
 def seed_demo_command(ward_code):
     """Seed a demo ward (groups and one DEMO user per role) when there are no users yet."""
     credentials = seed_demo(get_db(), ward_code)

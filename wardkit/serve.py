@@ -12,9 +12,9 @@ def quick_check(db) -> str:
 
 
 @click.command("serve")
-@with_appcontext
 @click.option("--host", default=None, help="Address to listen on (default WARDKIT_HOST or 127.0.0.1).")
 @click.option("--port", default=None, type=int, help="Port (default WARDKIT_PORT or 5000).")
+@with_appcontext
 def serve_command(host, port):
     """Serve WardKit with waitress (the portable server; also runs on Windows)."""
     import waitress

@@ -267,13 +267,13 @@ def create_user_account(db, *, username: str, role: str, ward_code: str, passwor
 
 
 @click.command("create-user")
-@with_appcontext
 @click.argument("username")
 @click.option("--role", required=True, type=click.Choice(ROLES))
 @click.option("--ward", "ward_code", required=True, help="Ward code, e.g. 103 for Phường Tây Hồ.")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
               help="Prompted (hidden) when omitted.")
 @click.option("--name", "display_name", help="Full name shown in the header.")
+@with_appcontext
 def create_user_command(username, role, ward_code, password, display_name):
     """Create a user of ROLE in a ward (the first admin is made this way)."""
     try:
