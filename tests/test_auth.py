@@ -380,3 +380,13 @@ def test_create_user_command_errors(runner, db, args, message):
     assert r.exit_code != 0
     assert message in r.output
     assert queries.get_user_by_username(db, "an") is None
+
+
+def test_head_requests_are_reads(client, db, auth):
+    """HEAD must never run the POST branch (a tablet's link preview or a proxy check)."""
+    make_user(db, username="an")
+    assert client.head("/login").status_code == 200
+    auth.login("an")
+    assert client.head("/password").status_code == 200
+    assert db.execute("SELECT count(*) FROM login_attempts WHERE outcome = 'failure'"
+                      ).fetchone()[0] == 0

@@ -41,7 +41,7 @@ def login():
     if current_user.is_authenticated:
         return redirect(url_for("home.index"))
     form = LoginForm()
-    if request.method == "GET":
+    if request.method != "POST":
         return render_template("auth/login.html", form=form)
     if not form.validate():
         return render_template("auth/login.html", form=form), 422
@@ -109,7 +109,7 @@ def logout():
 def change_password():
     """Let a user change their own password; every other session of theirs ends."""
     form = PasswordChangeForm()
-    if request.method == "GET":
+    if request.method != "POST":
         return render_template("auth/password.html", form=form)
     valid = form.validate()
     db = get_db()
@@ -212,7 +212,7 @@ def reset_password(user_id):
     """Set a new password for a user of the ward; their sessions end."""
     row = _ward_user_or_404(user_id)
     form = PasswordResetForm()
-    if request.method == "GET":
+    if request.method != "POST":
         return render_template("admin/reset_password.html", form=form, user=row)
     valid = form.validate()
     problem = security.password_problem(form.password.data or "")
