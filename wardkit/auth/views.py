@@ -28,6 +28,15 @@ def safe_next(target: str | None) -> str:
     return url_for("home.index")
 
 
+def _restart_cookie_session() -> None:
+    """Empty the cookie session (new CSRF token, nothing carried over) but keep the
+    chosen language."""
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+
+
 def _user_from_row(row: dict, token: str) -> User:
     ward = queries.get_ward(get_db(), row["ward_code"])
     return User(id=row["id"], username=row["username"], display_name=row["display_name"],
@@ -74,10 +83,7 @@ def login():
         form.password.errors.append(_("Wrong username or password."))
         return render_template("auth/login.html", form=form), 422
     next_url = safe_next(request.args.get("next"))
-    lang = session.get("lang")
-    session.clear()  # a fresh cookie (and CSRF token) for the signed-in session
-    if lang:
-        session["lang"] = lang
+    _restart_cookie_session()
     with write(db):
         token = security.start_session(db, row)
         queries.record_attempt(db, username=key, client_addr=addr, outcome="success")
@@ -96,10 +102,7 @@ def logout():
         queries.revoke_session(db, security.hash_token(current_user.session_token), "logout")
         audit.record(db, "logout", entity="users", entity_id=current_user.id)
     logout_user()
-    lang = session.get("lang")
-    session.clear()
-    if lang:
-        session["lang"] = lang
+    _restart_cookie_session()
     flash(_("You have signed out."), "info")
     return redirect(url_for("auth.login"), code=303)
 
