@@ -144,3 +144,15 @@ def test_kiosk_home_shows_no_ward_data(client, db, auth):
     html = client.get("/").text
     assert "1022" in html
     assert "Tổ dân phố số 4" not in html
+
+
+def test_inline_save_triggers_summary_refresh(client, db, leader, auth):
+    group = make_group(db, name="Tổ 7", target_adults=700)
+    make_group(db, name="Tổ 8", target_adults=300)
+    target = {"HX-Target": f"group-{group['id']}", **HX}
+    r = auth.post(f"/groups/{group['id']}", {"name": "Tổ 7", "target_adults": "900"},
+                  headers=target)
+    assert r.headers["HX-Trigger"] == "groups-changed"
+    r = client.get("/groups/summary", headers={"HX-Request": "true"})
+    assert r.status_code == 200 and "<html" not in r.text
+    assert 'id="groups-summary"' in r.text and "1.200" in r.text and "2" in r.text

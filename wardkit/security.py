@@ -66,7 +66,8 @@ def check_access():
         current_app.logger.error("endpoint %s declares no roles: refused", endpoint)
         abort(403)
     if not current_user.is_authenticated:
-        target = url_for("auth.login", next=request.full_path if request.method == "GET" else None)
+        back = request.full_path.rstrip("?") if request.method == "GET" else None
+        target = url_for("auth.login", next=back)
         if request.headers.get("HX-Request") == "true":
             # htmx would swap a login page into a fragment; make it navigate instead.
             resp = current_app.make_response(("", 401))

@@ -1,5 +1,6 @@
 """Create, rename and set the adult target of the ward's residential groups."""
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from htmx_flask import make_response as htmx_response
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -50,6 +51,15 @@ def create():
     return redirect(url_for("home.index"), code=303)
 
 
+@bp.route("/summary")
+@roles("admin", "leader", "officer", "viewer")
+def summary():
+    """Answer the groups summary line (refreshed after an inline edit changes a target)."""
+    groups = queries.list_groups(get_db(), current_user.ward_code)
+    return render_template("groups/_summary.html", groups=groups,
+                           total_target=sum(g["target_adults"] for g in groups))
+
+
 @bp.route("/<group_id>")
 @roles("admin", "leader", "officer", "viewer")
 def row(group_id):
@@ -87,7 +97,10 @@ def update(group_id):
         audit.record(db, "group_updated", entity="residential_groups", entity_id=group_id,
                      detail={"fields": changed})
     if wants_fragment(f"group-{group_id}"):
-        return render_template("groups/_row.html",
-                               group=queries.get_group(db, current_user.ward_code, group_id))
+        # The summary line listens for this event and reloads its total.
+        return htmx_response(
+            render_template("groups/_row.html",
+                            group=queries.get_group(db, current_user.ward_code, group_id)),
+            trigger="groups-changed")
     flash(_("Group %(name)s saved.", name=fields["name"]), "success")
     return redirect(url_for("home.index"), code=303)
