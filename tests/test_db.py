@@ -158,3 +158,16 @@ def test_foreign_keys_enforced(db):
     from tests.factories import make_group
     with pytest.raises(dbmod.sqlite3.IntegrityError):
         make_group(db, ward_code="99999")
+
+
+def test_migrations_file_runs_standalone_with_sqlite_utils(tmp_path):
+    """migrations.py is self-contained: the sqlite-utils CLI can apply it too."""
+    import subprocess
+    import sys
+    from pathlib import Path
+    cli = Path(sys.executable).parent / "sqlite-utils"
+    target = tmp_path / "standalone.db"
+    subprocess.run([str(cli), "migrate", str(target), "migrations/migrations.py"], check=True)
+    db = connect(str(target))
+    assert db.execute("SELECT count(*) FROM wards").fetchone()[0] == 126
+    assert dbmod.latest_migration(db) == "0003_hanoi_wards"
