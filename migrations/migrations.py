@@ -119,3 +119,72 @@ def m0003_hanoi_wards(db):
     with WARDS_CSV.open(encoding="utf-8", newline="") as f:
         rows = [dict(row, data_version=WARDS_DATA_VERSION) for row in csv.DictReader(f)]
     db.table("wards").insert_all(rows)
+
+
+@migrations(name="0004_residents")
+def m0004_residents(db):
+    db.executescript(
+        """
+        CREATE TABLE households (
+            id TEXT PRIMARY KEY,
+            ward_code TEXT NOT NULL REFERENCES wards(code),
+            group_id TEXT NOT NULL REFERENCES residential_groups(id),
+            house_number TEXT NOT NULL CHECK (length(house_number) BETWEEN 1 AND 30),
+            lane TEXT,
+            street TEXT NOT NULL CHECK (length(street) BETWEEN 1 AND 100),
+            cluster TEXT,
+            address TEXT NOT NULL,
+            address_folded TEXT NOT NULL,
+            reference TEXT NOT NULL UNIQUE CHECK (length(reference) >= 22),
+            notes TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            updated_by TEXT,
+            deleted_at TEXT
+        );
+        CREATE INDEX households_group ON households (group_id);
+        CREATE INDEX households_ward_address ON households (ward_code, address_folded);
+
+        CREATE TABLE residents (
+            id TEXT PRIMARY KEY,
+            ward_code TEXT NOT NULL REFERENCES wards(code),
+            household_id TEXT NOT NULL REFERENCES households(id),
+            full_name TEXT NOT NULL CHECK (length(full_name) BETWEEN 1 AND 100),
+            name_folded TEXT NOT NULL,
+            sort_key TEXT NOT NULL,
+            dob TEXT NOT NULL,
+            gender TEXT NOT NULL CHECK (gender IN ('male', 'female')),
+            cccd TEXT CHECK (cccd IS NULL OR (length(cccd) = 12 AND cccd NOT GLOB '*[^0-9]*')),
+            is_born_abroad INTEGER NOT NULL DEFAULT 0 CHECK (is_born_abroad IN (0, 1)),
+            phone TEXT,
+            relation TEXT NOT NULL CHECK (relation IN ('head', 'spouse', 'child', 'parent',
+                'grandchild', 'grandparent', 'sibling', 'relative', 'other')),
+            needs_home_support INTEGER NOT NULL DEFAULT 0 CHECK (needs_home_support IN (0, 1)),
+            support_reason TEXT CHECK (support_reason IS NULL OR support_reason IN
+                ('elderly_alone', 'bedridden', 'disability', 'hardship')),
+            ihanoi_status TEXT NOT NULL DEFAULT 'unknown' CHECK (ihanoi_status IN
+                ('unknown', 'not_installed', 'installed', 'activated')),
+            lawful_basis TEXT NOT NULL CHECK (lawful_basis IN
+                ('consent_verbal', 'consent_written', 'official_duty')),
+            consent_at TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            updated_by TEXT,
+            deleted_at TEXT
+        );
+        CREATE INDEX residents_household ON residents (household_id);
+        CREATE INDEX residents_ward_sort ON residents (ward_code, sort_key);
+        CREATE INDEX residents_ward_name_dob ON residents (ward_code, name_folded, dob);
+        -- One live person per CCCD in a ward: the duplicate check, enforced by the schema too.
+        CREATE UNIQUE INDEX residents_ward_cccd ON residents (ward_code, cccd)
+            WHERE cccd IS NOT NULL AND deleted_at IS NULL;
+
+        -- Search index over folded text (no diacritics, đ→d, casefolded), kept in step by
+        -- wardkit/residents/queries.py. `digits` holds the CCCD and phone with their
+        -- suffixes, so "the last 4 digits" is a prefix query.
+        CREATE VIRTUAL TABLE residents_fts USING fts5(
+            resident_id UNINDEXED, name, digits, address, reference,
+            tokenize = 'unicode61 remove_diacritics 0'
+        );
+        """
+    )
