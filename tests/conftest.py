@@ -27,6 +27,17 @@ def migrated_template(tmp_path_factory):
     return path
 
 
+@pytest.fixture(scope="session")
+def latest_schema(migrated_template):
+    """Return the name of the newest migration (what /healthz and init-db report)."""
+    from wardkit.db import latest_migration
+    db = connect(str(migrated_template))
+    try:
+        return latest_migration(db)
+    finally:
+        db.close()
+
+
 @pytest.fixture
 def db_path(tmp_path, migrated_template):
     """Return the path of this test's own freshly migrated database file."""
