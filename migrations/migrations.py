@@ -181,9 +181,11 @@ def m0004_residents(db):
 
         -- Search index over folded text (no diacritics, đ→d, casefolded), kept in step by
         -- wardkit/residents/queries.py. `digits` holds the CCCD and phone with their
-        -- suffixes, so "the last 4 digits" is a prefix query.
+        -- suffixes, so "the last 4 digits" is a prefix query. ward_code and sort_key ride
+        -- along unindexed so a page of results is chosen before any join.
         CREATE VIRTUAL TABLE residents_fts USING fts5(
-            resident_id UNINDEXED, name, digits, address, reference,
+            resident_id UNINDEXED, ward_code UNINDEXED, sort_key UNINDEXED,
+            name, digits, address,
             tokenize = 'unicode61 remove_diacritics 0'
         );
         """

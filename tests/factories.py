@@ -1,5 +1,6 @@
 """Small factories: each inserts one row with sensible defaults and returns it."""
 import itertools
+from datetime import date
 
 from werkzeug.security import generate_password_hash
 
@@ -35,3 +36,26 @@ def make_group(db, *, ward_code=WARD_A, name=None, cluster=None, target_adults=5
     n = next(_counter)
     return group_queries.create_group(db, ward_code=ward_code, name=name or f"Tổ dân phố số {n}",
                                       cluster=cluster, target_adults=target_adults, by=None)
+
+
+def make_household(db, *, group=None, ward_code=WARD_A, house_number=None, lane="Ngõ 34",
+                   street="Âu Cơ") -> dict:
+    """Insert a household (in a new group unless given) and return the row."""
+    from wardkit.residents import queries as resident_queries
+    group = group or make_group(db, ward_code=ward_code)
+    return resident_queries.create_household(
+        db, ward_code=ward_code, group_id=group["id"],
+        house_number=house_number or str(next(_counter)), lane=lane, street=street,
+        cluster=group.get("cluster"), by=None)
+
+
+def make_resident(db, household, *, ward_code=None, full_name="Phạm Thị Mai",
+                  dob=date(1985, 6, 1), gender="female", cccd=None, phone=None,
+                  relation="other", lawful_basis="official_duty", **extra) -> dict:
+    """Insert a resident of `household` and return the row."""
+    from wardkit.residents import queries as resident_queries
+    fields = {"full_name": full_name, "dob": dob, "gender": gender, "cccd": cccd,
+              "phone": phone, "relation": relation, "lawful_basis": lawful_basis, **extra}
+    return resident_queries.create_resident(
+        db, ward_code=ward_code or household["ward_code"], household_id=household["id"],
+        fields=fields, by=None)

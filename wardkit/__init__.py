@@ -97,10 +97,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .auth import views as auth_views
     from .groups import views as group_views
     from .home import views as home_views
+    from .residents import views as resident_views
     from . import demo, serve
     app.register_blueprint(auth_views.bp)
     app.register_blueprint(home_views.bp)
     app.register_blueprint(group_views.bp)
+    app.register_blueprint(resident_views.bp)
     auth_views.init_app(app)
     demo.init_app(app)
     serve.init_app(app)
@@ -127,13 +129,20 @@ def _init_templates(app: Flask) -> None:
                                  role_labels=ROLE_LABELS)
     app.jinja_env.filters["format_number"] = format_number
 
+    @app.template_filter("localtime")
+    def localtime(stored: str) -> str:
+        """Return a stored UTC `*_at` value as Hanoi local time, dd/mm/yyyy HH:MM."""
+        from flask_babel import format_datetime
+        from . import clock
+        return format_datetime(clock.parse(stored), "dd/MM/yyyy HH:mm")
+
     @app.context_processor
     def inject_locale():
         from flask_babel import get_locale
         return {"current_locale": str(get_locale() or "vi")}
 
 
-ERROR_CODES = {400, 403, 404, 405, 413, 422, 429, 500}  # titles live in errors/error.html
+ERROR_CODES = {400, 403, 404, 405, 409, 413, 422, 429, 500}  # titles live in errors/error.html
 
 
 def _init_errors(app: Flask) -> None:

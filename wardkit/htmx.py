@@ -13,12 +13,14 @@ def wants_fragment(target: str) -> bool:
     return bool(htmx) and not htmx.history_restore_request and htmx.target == target
 
 
-def page_or_fragment(page: str, fragment: str, target: str, status: int = 200, **context):
-    """Render `fragment` for an htmx request targeting `target`, else the full `page`.
+def page_or_fragment(page_template: str, fragment_template: str, target: str,
+                     status: int = 200, **context):
+    """Render `fragment_template` for an htmx request aimed at `target`, else the whole
+    `page_template`.
 
     Returns a response with `Vary: HX-Target` so no cache mixes the two.
     """
-    template = fragment if wants_fragment(target) else page
+    template = fragment_template if wants_fragment(target) else page_template
     resp = make_response(render_template(template, **context), status)
     resp.vary.add("HX-Target")
     resp.vary.add("HX-Request")

@@ -22,3 +22,112 @@ def fold(text: str | None) -> str:
     decomposed = unicodedata.normalize("NFD", clean_line(text))
     bare = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
     return bare.replace("đ", "d").replace("Đ", "D").casefold()
+
+
+def split_name(full_name: str | None) -> tuple[str, str, str]:
+    """Return `(family, middle, given)` of a Vietnamese full name (cleaned with `clean_line`).
+
+    The family name is the first word, the given name the last word and the middle name
+    everything in between ('' if nothing). One word gives `('', '', word)`; an empty name
+    gives `('', '', '')`. This is only the usual pattern (DOMAIN.md §7.1): two-syllable given
+    names ("Phạm Bình Minh") and double family names ("Hoàng Phủ Ngọc Tường") are split
+    wrongly, so keep the full name as printed and let officers edit the parts.
+    """
+    words = clean_line(full_name).split()
+    if not words:
+        return "", "", ""
+    if len(words) == 1:
+        return "", "", words[0]
+    return words[0], " ".join(words[1:-1]), words[-1]
+
+
+# Sort key ----------------------------------------------------------------------------------
+# Each letter becomes a two-character code: its Latin base letter and a digit for the
+# Vietnamese letter modifiers, so that a < ă < â < b < … < d < đ < e < ê < f < … < o < ô < ơ
+# < … < u < ư < v < w < x < y < z ("a0" "a1" "a2" "b0" … "d0" "d1" …). Plain ASCII order of
+# those codes is the Vietnamese alphabet, with f, j, w and z where the Latin alphabet has
+# them. Digits ("00"–"09") sort before letters; other letters ("~" + 6 hex digits of the code
+# point) sort after z. The separators sort below every code, so a shorter word or name
+# sorts first ("An" < "Anh", "Văn" < "Văn Anh"):
+_END = "!"        # ends the letters; the tone string follows
+_PART_SEP = ","   # given | middle | family
+_WORD_SEP = "."   # between words of one part
+_LETTER_MODIFIERS = {
+    "a": {"\u0306": 1, "\u0302": 2},  # ă, â
+    "e": {"\u0302": 1},               # ê
+    "o": {"\u0302": 1, "\u031b": 2},  # ô, ơ
+    "u": {"\u031b": 1},               # ư
+}
+# Tones are secondary, in the ICU/CLDR `vi` order: none, huyền, hỏi, ngã, sắc, nặng.
+_TONES = {"\u0300": "1", "\u0309": "2", "\u0303": "3", "\u0301": "4", "\u0323": "5"}
+_LATIN_LIGATURES = {"AE": "ae", "OE": "oe", "IJ": "ij"}
+
+
+def _base_letters(ch: str) -> str | None:
+    """Return the Latin letter(s) `ch` is a form of (ø → o, æ → ae, ı → i), or None."""
+    name = unicodedata.name(ch, "")
+    for prefix in ("LATIN SMALL LETTER ", "LATIN SMALL LIGATURE "):
+        if name.startswith(prefix):
+            rest = name[len(prefix):]
+            if rest == "DOTLESS I":
+                return "i"
+            if rest in _LATIN_LIGATURES:
+                return _LATIN_LIGATURES[rest]
+            letter = rest.split(" WITH ")[0]
+            if len(letter) == 1 and "A" <= letter <= "Z":
+                return letter.lower()
+    return None
+
+
+def _word_codes(word: str) -> list[list]:
+    """Return the [code, tone] pairs of one casefolded NFD word (punctuation dropped)."""
+    tokens: list[list] = []
+    for ch in word:
+        if unicodedata.combining(ch) or unicodedata.category(ch).startswith("M"):
+            if tokens:
+                token = tokens[-1]
+                if ch in _TONES:
+                    token[1] = _TONES[ch]
+                else:
+                    modifier = _LETTER_MODIFIERS.get(token[0][0], {}).get(ch)
+                    if modifier is not None and token[0][1] == "0":
+                        token[0] = token[0][0] + str(modifier)
+            continue  # a mark with no letter before it, or one Vietnamese does not use
+        if ch == "đ":
+            tokens.append(["d1", "0"])
+        elif "a" <= ch <= "z":
+            tokens.append([ch + "0", "0"])
+        elif unicodedata.decimal(ch, None) is not None:
+            tokens.append(["0" + str(unicodedata.decimal(ch)), "0"])
+        elif (letters := _base_letters(ch)) is not None:
+            tokens.extend([letter + "0", "0"] for letter in letters)
+        elif unicodedata.category(ch)[0] in "LN":
+            tokens.append([f"~{ord(ch):06X}", "0"])
+        # punctuation and symbols (hyphens, apostrophes, dots) do not count
+    return tokens
+
+
+def sort_key(full_name: str | None) -> str:
+    """Return an ASCII text key that sorts names the Vietnamese way with plain binary
+    comparison (Python `<`, SQLite's BINARY collation).
+
+    Names sort by given name, then middle name, then family name (`split_name`), letter by
+    letter in the order a ă â b c d đ e ê (f) g h i (j) k l m n o ô ơ p q r s t u ư v (w) x
+    y (z); case does not matter. Tones only decide between names whose letters are equal
+    everywhere, in the ICU `vi` order none, huyền, hỏi, ngã, sắc, nặng. NFC and NFD input
+    give the same key. Example: "Nguyễn Văn An" → "a0n0,v0a1n0,n0g0u0y0e1n0!00000000030".
+    """
+    family, middle, given = split_name(full_name)
+    primary, tones = [], []
+    for part in (given, middle, family):
+        words = []
+        # NFD, casefold, NFD again: a canonical caseless match (Unicode §3.13), so NFC and
+        # NFD input give the same key.
+        folded = unicodedata.normalize("NFD", unicodedata.normalize("NFD", part).casefold())
+        for word in folded.split():
+            tokens = _word_codes(word)
+            if tokens:
+                words.append("".join(code for code, _ in tokens))
+                tones.extend(tone for _, tone in tokens)
+        primary.append(_WORD_SEP.join(words))
+    return _PART_SEP.join(primary) + _END + "".join(tones)

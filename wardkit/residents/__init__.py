@@ -1,0 +1,1 @@
+"""Households and residents by residential group: the registry officers use at the door."""

@@ -1,0 +1,177 @@
+"""Household and resident forms. Field names are the column names (DESIGN.md).
+
+`ResidentForm.check()` runs the Vietnamese validators and the duplicate checks, so the
+same rules hold for the inline add, the edit and the new-household form.
+"""
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, RadioField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms.validators import AnyOf, DataRequired, Length, Optional
+
+from .. import validators
+from ..text import clean_line
+from . import queries
+
+RELATIONS = {
+    "head": _l("Head of household"),
+    "spouse": _l("Spouse"),
+    "child": _l("Child"),
+    "parent": _l("Parent"),
+    "grandchild": _l("Grandchild"),
+    "grandparent": _l("Grandparent"),
+    "sibling": _l("Sibling"),
+    "relative": _l("Other relative"),
+    "other": _l("Other (lives here)"),
+}
+GENDERS = {"male": _l("Male"), "female": _l("Female")}
+SUPPORT_REASONS = {
+    "": _l("— choose —"),
+    "elderly_alone": _l("Elderly, living alone"),
+    "bedridden": _l("Bedridden"),
+    "disability": _l("Disability"),
+    "hardship": _l("Difficult circumstances"),
+}
+LAWFUL_BASES = {
+    "official_duty": _l("Official duty (Plan 375, data cleaning)"),
+    "consent_verbal": _l("The resident agreed, verbally"),
+    "consent_written": _l("The resident agreed, in writing"),
+}
+IHANOI_STATUSES = {
+    "unknown": _l("Not asked yet"),
+    "not_installed": _l("Not installed"),
+    "installed": _l("Installed"),
+    "activated": _l("Activated (VNeID)"),
+}
+
+# How the household's history names what happened (the audit log's action codes).
+ACTION_LABELS = {
+    "household_created": _l("Household registered"),
+    "resident_created": _l("Person added"),
+    "resident_updated": _l("Details corrected"),
+    "resident_deleted": _l("Person removed"),
+    "resident_restored": _l("Removal undone"),
+    "reference_reissued": _l("New QR code issued"),
+    "resident_imported": _l("Imported from a list"),
+}
+
+
+def _choices(labels: dict) -> list:
+    return [SelectChoice(k, v) for k, v in labels.items()]
+
+
+class ResidentForm(FlaskForm):
+    full_name = StringField(_l("Full name (as on the ID card)"))
+    dob = StringField(_l("Date of birth (dd/mm/yyyy)"))
+    gender = RadioField(_l("Sex"), choices=_choices(GENDERS), validate_choice=False)
+    cccd = StringField(_l("CCCD number (12 digits, if available)"))
+    is_born_abroad = BooleanField(_l("Birth registered abroad (the number starts with a country code)"))
+    phone = StringField(_l("Phone (may be shared in the household)"))
+    relation = SelectField(_l("Relation to the head of household"),
+                           choices=_choices(RELATIONS), validate_choice=False)
+    needs_home_support = BooleanField(_l("Needs support at home"))
+    support_reason = SelectField(_l("Reason"), choices=_choices(SUPPORT_REASONS),
+                                 validate_choice=False)
+    lawful_basis = RadioField(_l("Basis for recording this person's data"),
+                              choices=_choices(LAWFUL_BASES), validate_choice=False)
+    confirm_warnings = BooleanField(_l("I have checked the warnings above; save anyway"))
+
+    # Filled by check(): values to store, and warnings the officer must confirm.
+    cleaned: dict
+    warnings: list
+    duplicate: dict | None = None
+
+    def _error(self, field, message) -> None:
+        field.errors = list(field.errors) + [message]
+
+    def check(self, db, ward_code: str, *, except_id: str | None = None) -> bool:
+        """Validate everything; return True when the resident may be saved now.
+
+        Hard errors go on their field. Warnings (CCCD digits that disagree with the date
+        of birth or sex, an unusual phone, a person with the same name and date of birth)
+        block saving until `confirm_warnings` is ticked.
+        """
+        self.cleaned, self.warnings = {}, []
+        ok = self.validate()
+        name = validators.check_name(self.full_name.data)
+        dob = validators.check_dob(self.dob.data)
+        phone = validators.check_phone(self.phone.data)
+        gender = self.gender.data if self.gender.data in GENDERS else None
+        if gender is None:
+            self._error(self.gender, _l("Choose the person's sex."))
+        cccd = validators.check_cccd(
+            self.cccd.data, dob=dob.value if dob.ok else None, gender=gender,
+            born_abroad=bool(self.is_born_abroad.data))
+        for field, result in ((self.full_name, name), (self.dob, dob), (self.phone, phone),
+                              (self.cccd, cccd)):
+            if not result.ok:
+                self._error(field, result.error)
+            self.warnings.extend((field.name, w) for w in result.warnings)
+        if self.relation.data not in RELATIONS:
+            self._error(self.relation, _l("Choose the relation from the list."))
+        if self.support_reason.data not in SUPPORT_REASONS:
+            self._error(self.support_reason, _l("Choose a reason from the list."))
+        if self.lawful_basis.data not in LAWFUL_BASES:
+            self._error(self.lawful_basis, _l(
+                "Record why this data may be kept: official duty or the resident's consent. "
+                "Silence is not consent."))
+        if cccd.ok and cccd.value:
+            existing = queries.find_by_cccd(db, ward_code, cccd.value, except_id=except_id)
+            if existing:
+                self.duplicate = existing
+                self._error(self.cccd, _l(
+                    "This CCCD already belongs to %(name)s in this ward. Open that person "
+                    "instead of adding them again.", name=existing["full_name"]))
+        if name.ok and dob.ok:
+            twins = queries.find_by_name_dob(db, ward_code, name.value, dob.value,
+                                             except_id=except_id)
+            if twins:
+                self.duplicate = self.duplicate or twins[0]
+                self.warnings.append(("full_name", _l(
+                    "Someone with the same name and date of birth is already registered "
+                    "in this ward. Check it is not the same person.")))
+        ok = ok and not any(f.errors for f in self)
+        if ok and self.warnings and not self.confirm_warnings.data:
+            return False
+        if ok:
+            self.cleaned = {
+                "full_name": name.value, "dob": dob.value, "gender": gender,
+                "cccd": cccd.value, "is_born_abroad": int(bool(self.is_born_abroad.data)),
+                "phone": phone.value, "relation": self.relation.data,
+                "needs_home_support": int(bool(self.needs_home_support.data)),
+                "support_reason": (self.support_reason.data or None)
+                if self.needs_home_support.data else None,
+                "lawful_basis": self.lawful_basis.data,
+            }
+        return ok
+
+    @property
+    def needs_confirmation(self) -> bool:
+        """Return True when only unconfirmed warnings stand in the way."""
+        return bool(self.warnings) and not any(f.errors for f in self)
+
+
+def _clean(text):
+    return clean_line(text) or None
+
+
+class HouseholdForm(ResidentForm):
+    """A new household and its first resident, in one short form."""
+
+    group_id = SelectField(_l("Residential group"), validate_choice=False)
+    house_number = StringField(_l("House number"), filters=[_clean], validators=[
+        DataRequired(_l("Enter the house number, e.g. 12 or 12A.")),
+        Length(max=30, message=_l("A house number has at most 30 characters."))])
+    lane = StringField(_l("Lane / alley (ngõ, ngách), if any"), filters=[_clean], validators=[
+        Optional(), Length(max=60, message=_l("At most 60 characters."))])
+    street = StringField(_l("Street"), filters=[_clean], validators=[
+        DataRequired(_l("Enter the street, e.g. Âu Cơ.")),
+        Length(max=100, message=_l("At most 100 characters."))])
+    notes = TextAreaField(_l("Notes for the next visit (no ID numbers)"), validators=[
+        Optional(), Length(max=500, message=_l("At most 500 characters."))])
+
+    def set_groups(self, groups: list[dict]) -> None:
+        """Offer the ward's groups in the group list."""
+        self.group_id.choices = [SelectChoice("", _l("— choose —"))] + [
+            SelectChoice(g["id"], g["name"]) for g in groups]
+        self.group_id.validators = [AnyOf([g["id"] for g in groups],
+                                          message=_l("Choose the residential group."))]

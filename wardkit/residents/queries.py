@@ -1,0 +1,422 @@
+"""SQL for households and residents, and the folded full-text index that search uses.
+
+Every lookup takes the caller's ward code: a row of another ward is simply not found.
+Writes here do not open transactions; callers wrap them in `db.write()`.
+"""
+import re
+import secrets
+import uuid
+from datetime import date
+
+from .. import clock
+from ..text import clean_line, fold, sort_key
+
+PAGE_SIZE = 50
+
+RESIDENT_FIELDS = (
+    "full_name", "dob", "gender", "cccd", "is_born_abroad", "phone", "relation",
+    "needs_home_support", "support_reason", "ihanoi_status", "lawful_basis",
+)
+
+
+def new_reference() -> str:
+    """Return a fresh household QR token: 128 random bits, URL-safe, no personal data."""
+    return secrets.token_urlsafe(16)
+
+
+def format_address(house_number: str, lane: str | None, street: str) -> str:
+    """Return the household's address as printed: "Số 12, Ngõ 34, Âu Cơ"."""
+    parts = [f"Số {house_number}", lane, street]
+    return ", ".join(p for p in parts if p)
+
+
+# --- households ----------------------------------------------------------------------
+
+def _household_row(fields: dict, *, ward_code: str, by: str | None, now: str) -> dict:
+    """Return the full households row (address, folded address, fresh QR token)."""
+    address = format_address(fields["house_number"], fields.get("lane"), fields["street"])
+    return {
+        "id": str(uuid.uuid4()), "ward_code": ward_code, "group_id": fields["group_id"],
+        "house_number": fields["house_number"], "lane": fields.get("lane"),
+        "street": fields["street"], "cluster": fields.get("cluster"), "address": address,
+        "address_folded": fold(address), "reference": new_reference(),
+        "notes": fields.get("notes"), "created_at": now, "updated_at": now,
+        "updated_by": by, "deleted_at": None,
+    }
+
+
+def create_household(db, *, ward_code: str, group_id: str, house_number: str,
+                     lane: str | None, street: str, cluster: str | None = None,
+                     notes: str | None = None, by: str | None) -> dict:
+    """Insert a household and return the new row."""
+    row = _household_row(
+        {"group_id": group_id, "house_number": house_number, "lane": lane, "street": street,
+         "cluster": cluster, "notes": notes}, ward_code=ward_code, by=by, now=clock.now_iso())
+    db.table("households").insert(row)
+    return row
+
+
+def get_household(db, ward_code: str, household_id: str) -> dict | None:
+    """Return the live household (with `group_name`) of the ward, or None."""
+    rows = list(db.query(
+        """
+        SELECT h.*, g.name AS group_name
+        FROM households h JOIN residential_groups g ON g.id = h.group_id
+        WHERE h.id = :id AND h.ward_code = :ward AND h.deleted_at IS NULL
+        """,
+        {"id": household_id, "ward": ward_code},
+    ))
+    return rows[0] if rows else None
+
+
+def get_household_by_reference(db, ward_code: str, reference: str) -> dict | None:
+    """Return the ward's live household whose QR token is `reference`, or None."""
+    row = db.execute(
+        "SELECT id FROM households WHERE reference = ? AND ward_code = ? AND deleted_at IS NULL",
+        [reference, ward_code]).fetchone()
+    return get_household(db, ward_code, row[0]) if row else None
+
+
+def find_household_at(db, ward_code: str, group_id: str, address: str) -> dict | None:
+    """Return the live household of the group at this address (folded match), or None."""
+    row = db.execute(
+        """SELECT id FROM households WHERE ward_code = ? AND group_id = ?
+           AND address_folded = ? AND deleted_at IS NULL""",
+        [ward_code, group_id, fold(address)]).fetchone()
+    return get_household(db, ward_code, row[0]) if row else None
+
+
+def reissue_reference(db, ward_code: str, household_id: str, *, by: str | None) -> str:
+    """Give the household a new QR token (old printed sheets stop working); return it."""
+    reference = new_reference()
+    db.execute(
+        """UPDATE households SET reference = :ref, updated_at = :now, updated_by = :by
+           WHERE id = :id AND ward_code = :ward""",
+        {"ref": reference, "now": clock.now_iso(), "by": by, "id": household_id,
+         "ward": ward_code})
+    return reference
+
+
+def list_households(db, ward_code: str, group_id: str | None = None, *,
+                    limit: int = PAGE_SIZE, offset: int = 0) -> list[dict]:
+    """Return live households of the ward (or of one group), by group then address,
+    with `group_name` and `resident_count`."""
+    return list(db.query(
+        """
+        SELECT h.id, h.address, h.group_id, g.name AS group_name,
+               (SELECT count(*) FROM residents r
+                WHERE r.household_id = h.id AND r.deleted_at IS NULL) AS resident_count
+        FROM households h JOIN residential_groups g ON g.id = h.group_id
+        WHERE h.ward_code = :ward AND h.deleted_at IS NULL
+          AND (:group IS NULL OR h.group_id = :group)
+        ORDER BY g.name, h.address_folded
+        LIMIT :limit OFFSET :offset
+        """,
+        {"ward": ward_code, "group": group_id, "limit": limit, "offset": offset},
+    ))
+
+
+# --- residents -----------------------------------------------------------------------
+
+def _derived(fields: dict) -> dict:
+    """Return the stored columns computed from a resident's editable fields."""
+    name = clean_line(fields["full_name"])
+    dob = fields["dob"]
+    return {
+        "full_name": name,
+        "name_folded": fold(name),
+        "sort_key": sort_key(name),
+        "dob": dob.isoformat() if isinstance(dob, date) else dob,
+    }
+
+
+def _resident_row(fields: dict, *, ward_code: str, household_id: str, by: str | None,
+                  now: str) -> dict:
+    """Return the full residents row for validated `fields`."""
+    row = {k: fields.get(k) for k in RESIDENT_FIELDS}
+    row.update(_derived(fields))
+    row.update({
+        "id": str(uuid.uuid4()), "ward_code": ward_code, "household_id": household_id,
+        "is_born_abroad": int(bool(fields.get("is_born_abroad"))),
+        "needs_home_support": int(bool(fields.get("needs_home_support"))),
+        "ihanoi_status": fields.get("ihanoi_status") or "unknown",
+        "consent_at": now if str(fields.get("lawful_basis", "")).startswith("consent") else None,
+        "created_at": now, "updated_at": now, "updated_by": by, "deleted_at": None,
+    })
+    return row
+
+
+def create_resident(db, *, ward_code: str, household_id: str, fields: dict,
+                    by: str | None) -> dict:
+    """Insert a resident of the household, index it for search, and return the row."""
+    row = _resident_row(fields, ward_code=ward_code, household_id=household_id, by=by,
+                        now=clock.now_iso())
+    db.table("residents").insert(row)
+    _index(db, row)
+    return row
+
+
+def update_resident(db, ward_code: str, resident_id: str, fields: dict, *,
+                    by: str | None) -> list[str]:
+    """Save edited fields of a live resident and re-index it; return the changed column
+    names (for the audit log, which never stores the values themselves)."""
+    old = get_resident(db, ward_code, resident_id)
+    changes = {k: fields[k] for k in RESIDENT_FIELDS if k in fields}
+    changes.update(_derived({**old, **fields}))
+    for flag in ("is_born_abroad", "needs_home_support"):
+        if flag in changes:
+            changes[flag] = int(bool(changes[flag]))
+    if changes.get("lawful_basis", "").startswith("consent") and \
+            changes["lawful_basis"] != old["lawful_basis"]:
+        changes["consent_at"] = clock.now_iso()
+    changed = sorted(k for k, v in changes.items()
+                     if k in RESIDENT_FIELDS and old.get(k) != v)
+    changes.update({"updated_at": clock.now_iso(), "updated_by": by})
+    db.table("residents").update(resident_id, changes)
+    _unindex(db, resident_id)
+    _index(db, {**old, **changes})
+    return changed
+
+
+def get_resident(db, ward_code: str, resident_id: str, *,
+                 include_deleted: bool = False) -> dict | None:
+    """Return the ward's resident (with `address`, `group_name`), or None. Soft-deleted
+    residents only when `include_deleted`."""
+    rows = list(db.query(
+        """
+        SELECT r.*, h.address, h.group_id, g.name AS group_name
+        FROM residents r
+        JOIN households h ON h.id = r.household_id
+        JOIN residential_groups g ON g.id = h.group_id
+        WHERE r.id = :id AND r.ward_code = :ward
+          AND (:deleted OR r.deleted_at IS NULL)
+        """,
+        {"id": resident_id, "ward": ward_code, "deleted": int(include_deleted)},
+    ))
+    return rows[0] if rows else None
+
+
+def list_residents(db, household_id: str) -> list[dict]:
+    """Return the household's live residents: the head first, then by date of birth."""
+    return list(db.query(
+        """
+        SELECT * FROM residents
+        WHERE household_id = :h AND deleted_at IS NULL
+        ORDER BY relation != 'head', dob, sort_key
+        """,
+        {"h": household_id},
+    ))
+
+
+def soft_delete_resident(db, ward_code: str, resident_id: str, *, by: str | None) -> None:
+    """Mark a resident deleted (kept for sync and undo) and drop it from search."""
+    now = clock.now_iso()
+    db.execute(
+        """UPDATE residents SET deleted_at = :now, updated_at = :now, updated_by = :by
+           WHERE id = :id AND ward_code = :ward""",
+        {"now": now, "by": by, "id": resident_id, "ward": ward_code})
+    _unindex(db, resident_id)
+
+
+def restore_resident(db, ward_code: str, resident_id: str, *, by: str | None) -> None:
+    """Undo a soft delete and put the resident back in search.
+
+    :raises sqlite3.IntegrityError: if another live resident took the same CCCD meanwhile.
+    """
+    db.execute(
+        """UPDATE residents SET deleted_at = NULL, updated_at = :now, updated_by = :by
+           WHERE id = :id AND ward_code = :ward""",
+        {"now": clock.now_iso(), "by": by, "id": resident_id, "ward": ward_code})
+    _index(db, get_resident(db, ward_code, resident_id))
+
+
+def find_by_cccd(db, ward_code: str, cccd: str, *, except_id: str | None = None) -> dict | None:
+    """Return the ward's live resident holding this CCCD (other than `except_id`), or None."""
+    rows = list(db.query(
+        """SELECT id, household_id, full_name FROM residents
+           WHERE ward_code = :ward AND cccd = :cccd AND deleted_at IS NULL
+             AND id IS NOT :except""",
+        {"ward": ward_code, "cccd": cccd, "except": except_id}))
+    return rows[0] if rows else None
+
+
+def find_by_name_dob(db, ward_code: str, full_name: str, dob: date | str, *,
+                     except_id: str | None = None) -> list[dict]:
+    """Return the ward's live residents with the same folded name and date of birth."""
+    dob = dob.isoformat() if isinstance(dob, date) else dob
+    return list(db.query(
+        """SELECT id, household_id, full_name FROM residents
+           WHERE ward_code = :ward AND name_folded = :name AND dob = :dob
+             AND deleted_at IS NULL AND id IS NOT :except""",
+        {"ward": ward_code, "name": fold(full_name), "dob": dob, "except": except_id}))
+
+
+def household_history(db, household_id: str, limit: int = 50) -> list[dict]:
+    """Return the audit entries about the household and its residents, newest first,
+    with the acting user's display name."""
+    return list(db.query(
+        """
+        SELECT a.at, a.action, a.entity, a.entity_id, a.detail,
+               u.display_name AS user_name, r.full_name AS resident_name
+        FROM audit_log a
+        LEFT JOIN users u ON u.id = a.user_id
+        LEFT JOIN residents r ON a.entity = 'residents' AND r.id = a.entity_id
+        WHERE ((a.entity = 'households' AND a.entity_id = :h)
+           OR (a.entity = 'residents' AND a.entity_id IN
+                (SELECT id FROM residents WHERE household_id = :h)))
+          AND a.action != 'household_viewed'
+        ORDER BY a.at DESC, a.rowid DESC
+        LIMIT :limit
+        """,
+        {"h": household_id, "limit": limit},
+    ))
+
+
+# --- search --------------------------------------------------------------------------
+
+def _digit_tokens(*numbers: str | None) -> str:
+    """Return each number and its suffixes of 3+ digits, so a prefix query on this text
+    finds "the last digits" as well as the start."""
+    tokens = []
+    for number in numbers:
+        if number:
+            tokens.extend(number[i:] for i in range(0, len(number) - 2))
+    return " ".join(tokens)
+
+
+def _index(db, row: dict) -> None:
+    address = row.get("address")
+    if address is None:
+        address = db.execute("SELECT address FROM households WHERE id = ?",
+                             [row["household_id"]]).fetchone()[0]
+    db.execute(
+        """INSERT INTO residents_fts (resident_id, ward_code, sort_key, name, digits, address)
+           VALUES (?, ?, ?, ?, ?, ?)""",
+        [row["id"], row["ward_code"], row["sort_key"], row["name_folded"],
+         _digit_tokens(row.get("cccd"), row.get("phone")), fold(address)])
+
+
+def _unindex(db, resident_id: str) -> None:
+    db.execute("DELETE FROM residents_fts WHERE resident_id = ?", [resident_id])
+
+
+def reindex_household(db, household_id: str) -> None:
+    """Refresh the search entries of the household's residents (after an address edit)."""
+    for row in list_residents(db, household_id):
+        _unindex(db, row["id"])
+        _index(db, row)
+
+
+def match_expression(q: str) -> str | None:
+    """Return the FTS5 MATCH expression for a search box term, or None when empty.
+
+    Each word becomes a quoted prefix term: digits look in CCCD/phone (and their last
+    digits), letters in the folded name and address. All words must match.
+    """
+    terms = []
+    for token in re.findall(r"\w+", fold(q)):
+        column = "digits" if token.isdigit() else "{name address}"
+        terms.append(f'{column} : "{token}"*')
+    return " AND ".join(terms) or None
+
+
+REFERENCE_RE = re.compile(r"^[A-Za-z0-9_-]{22,}$")
+
+_RESULT_COLUMNS = """
+    r.id, r.full_name, r.dob, r.gender, r.cccd, r.phone, r.relation, r.household_id,
+    r.needs_home_support, h.address, g.name AS group_name
+"""
+
+
+def search(db, ward_code: str, q: str, *, page: int = 0,
+           per_page: int = PAGE_SIZE) -> tuple[list[dict], bool]:
+    """Return one page of the ward's residents matching `q`, in Vietnamese name order,
+    and whether more pages follow. An empty `q` lists everyone; a household QR token
+    finds that household's residents."""
+    q = (q or "").strip()
+    params = {"ward": ward_code, "limit": per_page + 1, "offset": page * per_page}
+    if REFERENCE_RE.match(q):
+        params["ref"] = q
+        sql = f"""
+            SELECT {_RESULT_COLUMNS}
+            FROM households h
+            JOIN residents r ON r.household_id = h.id
+            JOIN residential_groups g ON g.id = h.group_id
+            WHERE h.reference = :ref AND h.ward_code = :ward
+              AND r.deleted_at IS NULL AND h.deleted_at IS NULL
+            ORDER BY r.sort_key, r.id LIMIT :limit OFFSET :offset"""
+    elif (match := match_expression(q)) is not None:
+        params["match"] = match
+        # Pick the page inside the index (ward and sort key ride along in it), then join
+        # only those rows.
+        sql = f"""
+            WITH hits AS (
+                SELECT resident_id, sort_key FROM residents_fts
+                WHERE residents_fts MATCH :match AND ward_code = :ward
+                ORDER BY sort_key, resident_id LIMIT :limit OFFSET :offset
+            )
+            SELECT {_RESULT_COLUMNS}
+            FROM hits
+            JOIN residents r ON r.id = hits.resident_id
+            JOIN households h ON h.id = r.household_id
+            JOIN residential_groups g ON g.id = h.group_id
+            WHERE r.deleted_at IS NULL
+            ORDER BY hits.sort_key, hits.resident_id"""
+    else:
+        sql = f"""
+            SELECT {_RESULT_COLUMNS}
+            FROM residents r
+            JOIN households h ON h.id = r.household_id
+            JOIN residential_groups g ON g.id = h.group_id
+            WHERE r.ward_code = :ward AND r.deleted_at IS NULL
+            ORDER BY r.sort_key, r.id LIMIT :limit OFFSET :offset"""
+    rows = list(db.query(sql, params))
+    return rows[:per_page], len(rows) > per_page
+
+
+def count_residents(db, ward_code: str) -> int:
+    """Return how many live residents the ward has."""
+    return db.execute("SELECT count(*) FROM residents WHERE ward_code = ? AND deleted_at IS NULL",
+                      [ward_code]).fetchone()[0]
+
+
+
+def bulk_create(db, *, ward_code: str, items, by: str | None, batch: int = 2000) -> dict:
+    """Insert many households with their residents (already validated), in batches, and
+    index them for search. `items` yields (household_fields, [resident_fields]); a
+    household_fields dict with an "id" key is an existing household to add people to.
+
+    Return the counts {"households": n, "residents": m}. The caller holds the
+    transaction (one `write()` for an all-or-nothing import).
+    """
+    now = clock.now_iso()
+    households, residents, fts = [], [], []
+    counts = {"households": 0, "residents": 0}
+
+    def flush():
+        db.table("households").insert_all(households, batch_size=batch)
+        db.table("residents").insert_all(residents, batch_size=batch)
+        db.conn.executemany(
+            """INSERT INTO residents_fts (resident_id, ward_code, sort_key, name, digits,
+               address) VALUES (?, ?, ?, ?, ?, ?)""", fts)
+        counts["households"] += len(households)
+        counts["residents"] += len(residents)
+        households.clear(), residents.clear(), fts.clear()
+
+    for household_fields, people in items:
+        if "id" in household_fields:  # an existing household
+            household = household_fields
+        else:
+            household = _household_row(household_fields, ward_code=ward_code, by=by, now=now)
+            households.append(household)
+        address_folded = fold(household["address"])
+        for fields in people:
+            row = _resident_row(fields, ward_code=ward_code, household_id=household["id"],
+                                by=by, now=now)
+            residents.append(row)
+            fts.append((row["id"], ward_code, row["sort_key"], row["name_folded"],
+                        _digit_tokens(row["cccd"], row["phone"]), address_folded))
+        if len(residents) >= batch:
+            flush()
+    flush()
+    return counts

@@ -1,0 +1,320 @@
+"""The registry screens: resident search, household page, inline add/edit/delete, and the
+new-household form."""
+from datetime import date
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from htmx_flask import make_response as htmx_response
+
+from .. import audit, clock
+from ..db import get_db, write
+from ..groups import queries as group_queries
+from ..htmx import page_or_fragment, wants_fragment
+from ..security import roles
+from . import queries
+from .forms import (ACTION_LABELS, GENDERS, RELATIONS, SUPPORT_REASONS, HouseholdForm,
+                    ResidentForm)
+
+bp = Blueprint("residents", __name__)
+
+
+@bp.app_context_processor
+def labels() -> dict:
+    """Make the registry's value labels available to every template."""
+    return {"relation_labels": RELATIONS, "gender_labels": GENDERS,
+            "support_labels": SUPPORT_REASONS, "action_labels": ACTION_LABELS}
+
+
+@bp.app_template_filter("mask_cccd")
+def mask_cccd(cccd: str | None) -> str:
+    """Return a CCCD as lists show it: only the last 4 digits (SECURITY.md §6)."""
+    return f"••••••••{cccd[-4:]}" if cccd else ""
+
+
+@bp.app_template_filter("dmy")
+def dmy(iso: str | None) -> str:
+    """Return an ISO date as dd/mm/yyyy, the way Vietnamese forms write it."""
+    if not iso:
+        return ""
+    year, month, day = iso[:10].split("-")
+    return f"{day}/{month}/{year}"
+
+
+@bp.app_template_filter("age")
+def age(iso: str | None) -> int | None:
+    """Return the age in whole years today of someone born on the ISO date."""
+    if not iso:
+        return None
+    born = date.fromisoformat(iso[:10])
+    today = clock.now().date()
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+# People's data: never for the kiosk or the aggregates-only viewer (SECURITY.md §3).
+REGISTRY_ROLES = ("admin", "leader", "officer")
+
+
+def _household_or_404(household_id: str) -> dict:
+    household = queries.get_household(get_db(), current_user.ward_code, household_id)
+    if household is None:
+        abort(404)
+    return household
+
+
+def _resident_or_404(resident_id: str, *, include_deleted: bool = False) -> dict:
+    resident = queries.get_resident(get_db(), current_user.ward_code, resident_id,
+                                    include_deleted=include_deleted)
+    if resident is None:
+        abort(404)
+    return resident
+
+
+# --- search --------------------------------------------------------------------------
+
+def _page_number() -> int:
+    try:
+        return max(0, min(int(request.form.get("page", 0)), 10_000))
+    except ValueError:
+        return 0
+
+
+@bp.route("/residents")
+@roles(*REGISTRY_ROLES)
+def index():
+    """Show the search page with the first residents in Vietnamese name order."""
+    rows, more = queries.search(get_db(), current_user.ward_code, "")
+    return render_template("residents/index.html", rows=rows, more=more, q="", page=0,
+                           total=queries.count_residents(get_db(), current_user.ward_code))
+
+
+@bp.route("/residents/search", methods=["POST"])
+@roles(*REGISTRY_ROLES)
+def search():
+    """Answer the results for the term in the body (never the URL): the results fragment
+    to the live search box, the whole page otherwise."""
+    q = request.form.get("q", "")[:100]
+    page = _page_number()
+    rows, more = queries.search(get_db(), current_user.ward_code, q, page=page)
+    if wants_fragment("residents-more"):  # "show more" appends the next page's rows
+        return render_template("residents/_result_rows.html", rows=rows, more=more, q=q,
+                               page=page)
+    return page_or_fragment("residents/index.html", "residents/_results.html",
+                            "residents-results", rows=rows, more=more, q=q, page=page,
+                            total=queries.count_residents(get_db(), current_user.ward_code))
+
+
+# --- households ----------------------------------------------------------------------
+
+def _new_household_page(form: HouseholdForm, status: int = 200):
+    return render_template("residents/new_household.html", form=form), status
+
+
+@bp.route("/households/new", methods=["GET", "POST"])
+@roles(*REGISTRY_ROLES)
+def new_household():
+    """Create a household and its first resident in one short form."""
+    db = get_db()
+    form = HouseholdForm()
+    form.set_groups(group_queries.list_groups(db, current_user.ward_code))
+    if request.method != "POST":
+        form.group_id.data = request.args.get("group_id", "")
+        form.relation.data = "head"
+        return _new_household_page(form)
+    valid = form.check(db, current_user.ward_code)
+    if valid:
+        group = group_queries.get_group(db, current_user.ward_code, form.group_id.data)
+        address = queries.format_address(form.house_number.data, form.lane.data,
+                                         form.street.data)
+        existing = queries.find_household_at(db, current_user.ward_code, group["id"], address)
+        if existing:
+            form.house_number.errors = list(form.house_number.errors) + [_(
+                "This address is already registered in the group. Open the household to add "
+                "people to it.")]
+            form.duplicate_household = existing
+            valid = False
+    if not valid:
+        return _new_household_page(form, 422)
+    with write(db):
+        household = queries.create_household(
+            db, ward_code=current_user.ward_code, group_id=group["id"],
+            house_number=form.house_number.data, lane=form.lane.data,
+            street=form.street.data, cluster=group["cluster"], notes=form.notes.data or None,
+            by=current_user.id)
+        resident = queries.create_resident(db, ward_code=current_user.ward_code,
+                                           household_id=household["id"], fields=form.cleaned,
+                                           by=current_user.id)
+        audit.record(db, "household_created", entity="households", entity_id=household["id"])
+        audit.record(db, "resident_created", entity="residents", entity_id=resident["id"],
+                     detail={"household_id": household["id"]})
+    flash(_("Household registered."), "success")
+    return redirect(url_for("residents.household", household_id=household["id"]), code=303)
+
+
+def _household_context(household: dict, add_form: ResidentForm | None = None) -> dict:
+    db = get_db()
+    return {
+        "household": household,
+        "residents": queries.list_residents(db, household["id"]),
+        "history": queries.household_history(db, household["id"]),
+        "form": add_form or _blank_add_form(),
+    }
+
+
+def _blank_add_form() -> ResidentForm:
+    form = ResidentForm(formdata=None)
+    form.relation.data = "child"
+    form.lawful_basis.data = "official_duty"
+    return form
+
+
+@bp.route("/households/<household_id>")
+@roles(*REGISTRY_ROLES)
+def household(household_id):
+    """Show a household: address, residents with inline add/edit, and its history."""
+    household = _household_or_404(household_id)
+    audit.record(get_db(), "household_viewed", entity="households", entity_id=household["id"])
+    return render_template("residents/household.html", **_household_context(household))
+
+
+@bp.route("/households/<household_id>/history")
+@roles(*REGISTRY_ROLES)
+def history(household_id):
+    """Answer the household's history list (refreshed after each change)."""
+    household = _household_or_404(household_id)
+    return render_template("residents/_history.html", household=household,
+                           history=queries.household_history(get_db(), household["id"]))
+
+
+@bp.route("/households/<household_id>/reference", methods=["POST"])
+@roles("admin", "leader", "officer")
+def reissue_reference(household_id):
+    """Issue a new QR token for the household; sheets printed before stop working."""
+    household = _household_or_404(household_id)
+    db = get_db()
+    with write(db):
+        queries.reissue_reference(db, current_user.ward_code, household["id"],
+                                  by=current_user.id)
+        audit.record(db, "reference_reissued", entity="households", entity_id=household["id"])
+    flash(_("A new QR code was issued. Print a new sheet for this household."), "success")
+    return redirect(url_for("residents.household", household_id=household["id"]), code=303)
+
+
+# --- residents -----------------------------------------------------------------------
+
+def _changed(fragment_html: str):
+    """Wrap a fragment so the household's history refreshes after a change."""
+    return htmx_response(fragment_html, trigger="household-changed")
+
+
+@bp.route("/households/<household_id>/residents", methods=["POST"])
+@roles(*REGISTRY_ROLES)
+def add_resident(household_id):
+    """Add a person to the household: answer their new row and a fresh form, or the
+    form with its errors and warnings."""
+    household = _household_or_404(household_id)
+    db = get_db()
+    form = ResidentForm()
+    if not form.check(db, current_user.ward_code):
+        return page_or_fragment("residents/household.html", "residents/_add_form.html",
+                                "resident-new", status=422,
+                                **_household_context(household, form))
+    with write(db):
+        resident = queries.create_resident(db, ward_code=current_user.ward_code,
+                                           household_id=household["id"], fields=form.cleaned,
+                                           by=current_user.id)
+        audit.record(db, "resident_created", entity="residents", entity_id=resident["id"],
+                     detail={"household_id": household["id"]})
+    if not wants_fragment("resident-new"):
+        flash(_("%(name)s added.", name=resident["full_name"]), "success")
+        return redirect(url_for("residents.household", household_id=household["id"]),
+                        code=303)
+    return _changed(render_template("residents/_added.html", resident=resident,
+                                    household=household, form=_blank_add_form()))
+
+
+def _edit_form(resident: dict) -> ResidentForm:
+    form = ResidentForm(formdata=None, data={
+        **{k: resident[k] for k in ("full_name", "gender", "cccd", "phone", "relation",
+                                    "support_reason", "lawful_basis")},
+        "dob": dmy(resident["dob"]),
+        "is_born_abroad": bool(resident["is_born_abroad"]),
+        "needs_home_support": bool(resident["needs_home_support"]),
+    })
+    form.support_reason.data = resident["support_reason"] or ""
+    return form
+
+
+@bp.route("/residents/<resident_id>")
+@roles(*REGISTRY_ROLES)
+def resident_row(resident_id):
+    """Answer a resident's row (to cancel an edit), or go to their household."""
+    resident = _resident_or_404(resident_id)
+    if wants_fragment(f"resident-{resident_id}"):
+        return render_template("residents/_row.html", resident=resident)
+    return redirect(url_for("residents.household", household_id=resident["household_id"])
+                    + f"#resident-{resident_id}")
+
+
+@bp.route("/residents/<resident_id>/edit", methods=["GET", "POST"])
+@roles(*REGISTRY_ROLES)
+def edit_resident(resident_id):
+    """Edit a resident inline (htmx) or on a page of its own."""
+    resident = _resident_or_404(resident_id)
+    target = f"resident-{resident_id}"
+    db = get_db()
+    if request.method != "POST":
+        return page_or_fragment("residents/edit.html", "residents/_edit_row.html", target,
+                                resident=resident, form=_edit_form(resident))
+    form = ResidentForm()
+    if not form.check(db, current_user.ward_code, except_id=resident_id):
+        return page_or_fragment("residents/edit.html", "residents/_edit_row.html", target,
+                                status=422, resident=resident, form=form)
+    with write(db):
+        changed = queries.update_resident(db, current_user.ward_code, resident_id,
+                                          form.cleaned, by=current_user.id)
+        audit.record(db, "resident_updated", entity="residents", entity_id=resident_id,
+                     detail={"fields": changed})
+    resident = queries.get_resident(db, current_user.ward_code, resident_id)
+    if wants_fragment(target):
+        return _changed(render_template("residents/_row.html", resident=resident))
+    flash(_("Changes saved."), "success")
+    return redirect(url_for("residents.household", household_id=resident["household_id"]),
+                    code=303)
+
+
+@bp.route("/residents/<resident_id>/delete", methods=["POST"])
+@roles(*REGISTRY_ROLES)
+def delete_resident(resident_id):
+    """Remove a person from the household (soft delete), with an undo button."""
+    resident = _resident_or_404(resident_id)
+    db = get_db()
+    with write(db):
+        queries.soft_delete_resident(db, current_user.ward_code, resident_id,
+                                     by=current_user.id)
+        audit.record(db, "resident_deleted", entity="residents", entity_id=resident_id)
+    if wants_fragment(f"resident-{resident_id}"):
+        return _changed(render_template("residents/_deleted_row.html", resident=resident))
+    flash(_("%(name)s removed.", name=resident["full_name"]), "success")
+    return redirect(url_for("residents.household", household_id=resident["household_id"]),
+                    code=303)
+
+
+@bp.route("/residents/<resident_id>/restore", methods=["POST"])
+@roles(*REGISTRY_ROLES)
+def restore_resident(resident_id):
+    """Undo a removal."""
+    resident = _resident_or_404(resident_id, include_deleted=True)
+    db = get_db()
+    if resident["deleted_at"] is not None:
+        if resident["cccd"] and queries.find_by_cccd(db, current_user.ward_code,
+                                                     resident["cccd"]):
+            abort(409)
+        with write(db):
+            queries.restore_resident(db, current_user.ward_code, resident_id,
+                                     by=current_user.id)
+            audit.record(db, "resident_restored", entity="residents", entity_id=resident_id)
+    resident = queries.get_resident(db, current_user.ward_code, resident_id)
+    if wants_fragment(f"resident-{resident_id}"):
+        return _changed(render_template("residents/_row.html", resident=resident))
+    return redirect(url_for("residents.household", household_id=resident["household_id"]),
+                    code=303)
