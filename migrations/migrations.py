@@ -180,12 +180,12 @@ def m0004_residents(db):
             WHERE cccd IS NOT NULL AND deleted_at IS NULL;
 
         -- Search index over folded text (no diacritics, đ→d, casefolded), kept in step by
-        -- wardkit/residents/queries.py. `digits` holds the CCCD and phone with their
-        -- suffixes, so "the last 4 digits" is a prefix query. ward_code and sort_key ride
-        -- along unindexed so a page of results is chosen before any join.
+        -- wardkit/residents/queries.py. `digits` holds the CCCD and phone, `digits_rev`
+        -- the same reversed, so "the last 4 digits" is a prefix query too. ward_code and
+        -- sort_key ride along unindexed so a page of results is chosen before any join.
         CREATE VIRTUAL TABLE residents_fts USING fts5(
             resident_id UNINDEXED, ward_code UNINDEXED, sort_key UNINDEXED,
-            name, digits, address,
+            name, digits, digits_rev, address,
             tokenize = 'unicode61 remove_diacritics 0'
         );
         """

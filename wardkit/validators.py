@@ -208,7 +208,9 @@ def check_phone(raw: str | None) -> Checked:
     value = "0" + national
     if len(national) > 10:   # no Vietnamese number is longer, with or without the 0
         return _fail(_TOO_LONG)
-    if national[0] == "0":   # a second trunk 0 ("+84 00…"): no such number
+    if national[0] == "0":   # "0912" (too short) or a second trunk 0 ("+84 00…")
+        if len(national) < 9:
+            return _fail(_TOO_SHORT)
         return _fail(_l("This is not a Vietnamese phone number. A mobile number has 10 "
                         "digits, e.g. 0912 345 678."))
     if national[0] == "1":
@@ -264,7 +266,8 @@ def _age(born: date, today: date) -> int:
 def check_dob(raw: str | date | None, *, today: date | None = None) -> Checked:
     """Check a date of birth (required field).
 
-    Accepts dd/mm/yyyy, d/m/yyyy, dd-mm-yyyy, dd.mm.yyyy and ISO yyyy-mm-dd (or a `date`).
+    Accepts dd/mm/yyyy, d/m/yyyy, dd-mm-yyyy, dd.mm.yyyy, ddmmyyyy (numeric keypads) and
+    ISO yyyy-mm-dd (or a `date`).
     Returns the `datetime.date`, or an error: empty, two-digit year, not a real date
     (31/02/1990), in the future, or more than 120 years ago.
     """
@@ -277,6 +280,9 @@ def check_dob(raw: str | date | None, *, today: date | None = None) -> Checked:
     text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", raw))
     if m := _ISO.fullmatch(text):
         year, month, day = int(m[1]), int(m[2]), int(m[3])
+    elif m := re.fullmatch(r"(\d{2})(\d{2})(\d{4})", text):
+        # 8 digits: typed on a numeric keypad, which has no "/" (ddmmyyyy).
+        day, month, year = int(m[1]), int(m[2]), int(m[3])
     elif re.fullmatch(r"\d{4}", text):
         return _fail(_l("Only a year was entered. Enter the full date of birth as printed "
                         "on the ID card, e.g. %(example)s.", example=_EXAMPLE))

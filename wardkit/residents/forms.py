@@ -64,7 +64,7 @@ class ResidentForm(FlaskForm):
     dob = StringField(_l("Date of birth (dd/mm/yyyy)"))
     gender = RadioField(_l("Sex"), choices=_choices(GENDERS), validate_choice=False)
     cccd = StringField(_l("CCCD number (12 digits, if available)"))
-    is_born_abroad = BooleanField(_l("Birth registered abroad (the number starts with a country code)"))
+    is_born_abroad = BooleanField(_l("Born abroad (the number starts with a country code)"))
     phone = StringField(_l("Phone (may be shared in the household)"))
     relation = SelectField(_l("Relation to the head of household"),
                            choices=_choices(RELATIONS), validate_choice=False)

@@ -274,14 +274,22 @@ def household_history(db, household_id: str, limit: int = 50) -> list[dict]:
 
 # --- search --------------------------------------------------------------------------
 
-def _digit_tokens(*numbers: str | None) -> str:
-    """Return each number and its suffixes of 3+ digits, so a prefix query on this text
-    finds "the last digits" as well as the start."""
-    tokens = []
-    for number in numbers:
-        if number:
-            tokens.extend(number[i:] for i in range(0, len(number) - 2))
-    return " ".join(tokens)
+def _digit_tokens(*numbers: str | None) -> tuple[str, str]:
+    """Return the numbers as search tokens, forwards and reversed: a prefix query on the
+    reversed text finds "the last digits"."""
+    present = [n for n in numbers if n]
+    return " ".join(present), " ".join(n[::-1] for n in present)
+
+
+_FTS_INSERT = """INSERT INTO residents_fts
+    (resident_id, ward_code, sort_key, name, digits, digits_rev, address)
+    VALUES (?, ?, ?, ?, ?, ?, ?)"""
+
+
+def _fts_values(row: dict, ward_code: str, address_folded: str) -> tuple:
+    digits, digits_rev = _digit_tokens(row.get("cccd"), row.get("phone"))
+    return (row["id"], ward_code, row["sort_key"], row["name_folded"], digits, digits_rev,
+            address_folded)
 
 
 def _index(db, row: dict) -> None:
@@ -289,11 +297,7 @@ def _index(db, row: dict) -> None:
     if address is None:
         address = db.execute("SELECT address FROM households WHERE id = ?",
                              [row["household_id"]]).fetchone()[0]
-    db.execute(
-        """INSERT INTO residents_fts (resident_id, ward_code, sort_key, name, digits, address)
-           VALUES (?, ?, ?, ?, ?, ?)""",
-        [row["id"], row["ward_code"], row["sort_key"], row["name_folded"],
-         _digit_tokens(row.get("cccd"), row.get("phone")), fold(address)])
+    db.execute(_FTS_INSERT, _fts_values(row, row["ward_code"], fold(address)))
 
 
 def _unindex(db, resident_id: str) -> None:
@@ -310,13 +314,15 @@ def reindex_household(db, household_id: str) -> None:
 def match_expression(q: str) -> str | None:
     """Return the FTS5 MATCH expression for a search box term, or None when empty.
 
-    Each word becomes a quoted prefix term: digits look in CCCD/phone (and their last
-    digits), letters in the folded name and address. All words must match.
+    Each word becomes a quoted prefix term: digits look at the start or the end of the
+    CCCD and phone, letters in the folded name and address. All words must match.
     """
     terms = []
     for token in re.findall(r"\w+", fold(q)):
-        column = "digits" if token.isdigit() else "{name address}"
-        terms.append(f'{column} : "{token}"*')
+        if token.isdigit():
+            terms.append(f'(digits : "{token}"* OR digits_rev : "{token[::-1]}"*)')
+        else:
+            terms.append(f'{{name address}} : "{token}"*')
     return " AND ".join(terms) or None
 
 
@@ -394,11 +400,16 @@ def bulk_create(db, *, ward_code: str, items, by: str | None, batch: int = 2000)
     counts = {"households": 0, "residents": 0}
 
     def flush():
-        db.table("households").insert_all(households, batch_size=batch)
-        db.table("residents").insert_all(residents, batch_size=batch)
-        db.conn.executemany(
-            """INSERT INTO residents_fts (resident_id, ward_code, sort_key, name, digits,
-               address) VALUES (?, ?, ?, ?, ?, ?)""", fts)
+        # Plain executemany: sqlite-utils' insert_all spends more time building statements
+        # than SQLite spends writing (measured on 100,000-row imports).
+        for table, rows in (("households", households), ("residents", residents)):
+            if rows:
+                columns = list(rows[0])
+                db.conn.executemany(
+                    f"INSERT INTO {table} ({', '.join(columns)}) "
+                    f"VALUES ({', '.join('?' * len(columns))})",
+                    [[row[c] for c in columns] for row in rows])
+        db.conn.executemany(_FTS_INSERT, fts)
         counts["households"] += len(households)
         counts["residents"] += len(residents)
         households.clear(), residents.clear(), fts.clear()
@@ -414,8 +425,7 @@ def bulk_create(db, *, ward_code: str, items, by: str | None, batch: int = 2000)
             row = _resident_row(fields, ward_code=ward_code, household_id=household["id"],
                                 by=by, now=now)
             residents.append(row)
-            fts.append((row["id"], ward_code, row["sort_key"], row["name_folded"],
-                        _digit_tokens(row["cccd"], row["phone"]), address_folded))
+            fts.append(_fts_values(row, ward_code, address_folded))
         if len(residents) >= batch:
             flush()
     flush()
