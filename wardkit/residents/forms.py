@@ -8,9 +8,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
-from .. import validators
 from ..text import clean_line
-from . import queries
+from . import rules
 
 RELATIONS = {
     "head": _l("Head of household"),
@@ -76,73 +75,29 @@ class ResidentForm(FlaskForm):
     confirm_warnings = BooleanField(_l("I have checked the warnings above; save anyway"))
 
     # Filled by check(): values to store, and warnings the officer must confirm.
-    cleaned: dict
-    warnings: list
+    cleaned: dict = {}
+    warnings: list = []
     duplicate: dict | None = None
 
-    def _error(self, field, message) -> None:
-        field.errors = list(field.errors) + [message]
-
     def check(self, db, ward_code: str, *, except_id: str | None = None) -> bool:
-        """Validate everything; return True when the resident may be saved now.
+        """Validate everything with `rules.check_resident`; return True when the resident
+        may be saved now.
 
-        Hard errors go on their field. Warnings (CCCD digits that disagree with the date
-        of birth or sex, an unusual phone, a person with the same name and date of birth)
-        block saving until `confirm_warnings` is ticked.
+        Hard errors go on their field. Warnings block saving until `confirm_warnings` is
+        ticked. Afterwards `cleaned`, `warnings` and `duplicate` describe the outcome.
         """
-        self.cleaned, self.warnings = {}, []
         ok = self.validate()
-        name = validators.check_name(self.full_name.data)
-        dob = validators.check_dob(self.dob.data)
-        phone = validators.check_phone(self.phone.data)
-        gender = self.gender.data if self.gender.data in GENDERS else None
-        if gender is None:
-            self._error(self.gender, _l("Choose the person's sex."))
-        cccd = validators.check_cccd(
-            self.cccd.data, dob=dob.value if dob.ok else None, gender=gender,
-            born_abroad=bool(self.is_born_abroad.data))
-        for field, result in ((self.full_name, name), (self.dob, dob), (self.phone, phone),
-                              (self.cccd, cccd)):
-            if not result.ok:
-                self._error(field, result.error)
-            self.warnings.extend((field.name, w) for w in result.warnings)
-        if self.relation.data not in RELATIONS:
-            self._error(self.relation, _l("Choose the relation from the list."))
-        if self.support_reason.data not in SUPPORT_REASONS:
-            self._error(self.support_reason, _l("Choose a reason from the list."))
-        if self.lawful_basis.data not in LAWFUL_BASES:
-            self._error(self.lawful_basis, _l(
-                "Record why this data may be kept: official duty or the resident's consent. "
-                "Silence is not consent."))
-        if cccd.ok and cccd.value:
-            existing = queries.find_by_cccd(db, ward_code, cccd.value, except_id=except_id)
-            if existing:
-                self.duplicate = existing
-                self._error(self.cccd, _l(
-                    "This CCCD already belongs to %(name)s in this ward. Open that person "
-                    "instead of adding them again.", name=existing["full_name"]))
-        if name.ok and dob.ok:
-            twins = queries.find_by_name_dob(db, ward_code, name.value, dob.value,
-                                             except_id=except_id)
-            if twins:
-                self.duplicate = self.duplicate or twins[0]
-                self.warnings.append(("full_name", _l(
-                    "Someone with the same name and date of birth is already registered "
-                    "in this ward. Check it is not the same person.")))
-        ok = ok and not any(f.errors for f in self)
-        if ok and self.warnings and not self.confirm_warnings.data:
+        raw = {f.name: f.data for f in self}
+        raw["support_reason"] = raw.get("support_reason") or None
+        result = rules.check_resident(raw, db=db, ward_code=ward_code, except_id=except_id)
+        for name, messages in result.errors.items():
+            field = self[name]
+            field.errors = list(field.errors) + messages
+        self.cleaned, self.warnings, self.duplicate = \
+            result.cleaned, result.warnings, result.duplicate
+        if not (ok and result.ok):
             return False
-        if ok:
-            self.cleaned = {
-                "full_name": name.value, "dob": dob.value, "gender": gender,
-                "cccd": cccd.value, "is_born_abroad": int(bool(self.is_born_abroad.data)),
-                "phone": phone.value, "relation": self.relation.data,
-                "needs_home_support": int(bool(self.needs_home_support.data)),
-                "support_reason": (self.support_reason.data or None)
-                if self.needs_home_support.data else None,
-                "lawful_basis": self.lawful_basis.data,
-            }
-        return ok
+        return not self.warnings or bool(self.confirm_warnings.data)
 
     @property
     def needs_confirmation(self) -> bool:
