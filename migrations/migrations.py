@@ -167,25 +167,30 @@ def m0004_residents(db):
             lawful_basis TEXT NOT NULL CHECK (lawful_basis IN
                 ('consent_verbal', 'consent_written', 'official_duty')),
             consent_at TEXT,
+            -- This row's entry in residents_fts (local to this database, never synced).
+            fts_rowid INTEGER NOT NULL UNIQUE,
             created_at TEXT NOT NULL,
             updated_at TEXT NOT NULL,
             updated_by TEXT,
             deleted_at TEXT
         );
         CREATE INDEX residents_household ON residents (household_id);
-        CREATE INDEX residents_ward_sort ON residents (ward_code, sort_key);
+        CREATE INDEX residents_ward_sort ON residents (ward_code, sort_key, id, fts_rowid);
         CREATE INDEX residents_ward_name_dob ON residents (ward_code, name_folded, dob);
+        -- Counting a ward's live residents without reading the table.
+        CREATE INDEX residents_ward_live ON residents (ward_code) WHERE deleted_at IS NULL;
         -- One live person per CCCD in a ward: the duplicate check, enforced by the schema too.
         CREATE UNIQUE INDEX residents_ward_cccd ON residents (ward_code, cccd)
             WHERE cccd IS NOT NULL AND deleted_at IS NULL;
 
         -- Search index over folded text (no diacritics, đ→d, casefolded), kept in step by
-        -- wardkit/residents/queries.py. `digits` holds the CCCD and phone, `digits_rev`
-        -- the same reversed, so "the last 4 digits" is a prefix query too. ward_code and
-        -- sort_key ride along unindexed so a page of results is chosen before any join.
+        -- wardkit/residents/queries.py; its rowid is residents.fts_rowid. `digits` holds
+        -- the CCCD and phone, `digits_rev` the same reversed, so "the last 4 digits" is a
+        -- prefix query too. Contentless: only rowids are ever read back. Prefix indexes
+        -- for 1-3 characters make the first letters typed ("ng", "t") cheap.
         CREATE VIRTUAL TABLE residents_fts USING fts5(
-            resident_id UNINDEXED, ward_code UNINDEXED, sort_key UNINDEXED,
             name, digits, digits_rev, address,
+            content = '', contentless_delete = 1, prefix = '1 2 3',
             tokenize = 'unicode61 remove_diacritics 0'
         );
         """

@@ -98,11 +98,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .groups import views as group_views
     from .home import views as home_views
     from .residents import views as resident_views
+    from .residents import import_views
     from . import demo, serve
     app.register_blueprint(auth_views.bp)
     app.register_blueprint(home_views.bp)
     app.register_blueprint(group_views.bp)
     app.register_blueprint(resident_views.bp)
+    import_views.init_app(app)  # /import blueprint and `flask import-residents`
     auth_views.init_app(app)
     demo.init_app(app)
     serve.init_app(app)

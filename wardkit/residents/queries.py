@@ -130,6 +130,11 @@ def _derived(fields: dict) -> dict:
     }
 
 
+def _next_fts_rowid(db) -> int:
+    """Return the next free search-index rowid (callers hold the write transaction)."""
+    return db.execute("SELECT coalesce(max(fts_rowid), 0) + 1 FROM residents").fetchone()[0]
+
+
 def _resident_row(fields: dict, *, ward_code: str, household_id: str, by: str | None,
                   now: str) -> dict:
     """Return the full residents row for validated `fields`."""
@@ -151,6 +156,7 @@ def create_resident(db, *, ward_code: str, household_id: str, fields: dict,
     """Insert a resident of the household, index it for search, and return the row."""
     row = _resident_row(fields, ward_code=ward_code, household_id=household_id, by=by,
                         now=clock.now_iso())
+    row["fts_rowid"] = _next_fts_rowid(db)
     db.table("residents").insert(row)
     _index(db, row)
     return row
@@ -173,7 +179,7 @@ def update_resident(db, ward_code: str, resident_id: str, fields: dict, *,
                      if k in RESIDENT_FIELDS and old.get(k) != v)
     changes.update({"updated_at": clock.now_iso(), "updated_by": by})
     db.table("residents").update(resident_id, changes)
-    _unindex(db, resident_id)
+    _unindex(db, old["fts_rowid"])
     _index(db, {**old, **changes})
     return changed
 
@@ -215,7 +221,7 @@ def soft_delete_resident(db, ward_code: str, resident_id: str, *, by: str | None
         """UPDATE residents SET deleted_at = :now, updated_at = :now, updated_by = :by
            WHERE id = :id AND ward_code = :ward""",
         {"now": now, "by": by, "id": resident_id, "ward": ward_code})
-    _unindex(db, resident_id)
+    _unindex(db, get_resident(db, ward_code, resident_id, include_deleted=True)["fts_rowid"])
 
 
 def restore_resident(db, ward_code: str, resident_id: str, *, by: str | None) -> None:
@@ -281,15 +287,13 @@ def _digit_tokens(*numbers: str | None) -> tuple[str, str]:
     return " ".join(present), " ".join(n[::-1] for n in present)
 
 
-_FTS_INSERT = """INSERT INTO residents_fts
-    (resident_id, ward_code, sort_key, name, digits, digits_rev, address)
-    VALUES (?, ?, ?, ?, ?, ?, ?)"""
+_FTS_INSERT = """INSERT INTO residents_fts (rowid, name, digits, digits_rev, address)
+    VALUES (?, ?, ?, ?, ?)"""
 
 
-def _fts_values(row: dict, ward_code: str, address_folded: str) -> tuple:
+def _fts_values(row: dict, address_folded: str) -> tuple:
     digits, digits_rev = _digit_tokens(row.get("cccd"), row.get("phone"))
-    return (row["id"], ward_code, row["sort_key"], row["name_folded"], digits, digits_rev,
-            address_folded)
+    return (row["fts_rowid"], row["name_folded"], digits, digits_rev, address_folded)
 
 
 def _index(db, row: dict) -> None:
@@ -297,17 +301,17 @@ def _index(db, row: dict) -> None:
     if address is None:
         address = db.execute("SELECT address FROM households WHERE id = ?",
                              [row["household_id"]]).fetchone()[0]
-    db.execute(_FTS_INSERT, _fts_values(row, row["ward_code"], fold(address)))
+    db.execute(_FTS_INSERT, _fts_values(row, fold(address)))
 
 
-def _unindex(db, resident_id: str) -> None:
-    db.execute("DELETE FROM residents_fts WHERE resident_id = ?", [resident_id])
+def _unindex(db, fts_rowid: int) -> None:
+    db.execute("DELETE FROM residents_fts WHERE rowid = ?", [fts_rowid])
 
 
 def reindex_household(db, household_id: str) -> None:
     """Refresh the search entries of the household's residents (after an address edit)."""
     for row in list_residents(db, household_id):
-        _unindex(db, row["id"])
+        _unindex(db, row["fts_rowid"])
         _index(db, row)
 
 
@@ -325,6 +329,9 @@ def match_expression(q: str) -> str | None:
             terms.append(f'{{name address}} : "{token}"*')
     return " AND ".join(terms) or None
 
+
+# Above this many index matches, walking the ward in name order beats sorting the matches.
+DENSE_MATCHES = 2000
 
 REFERENCE_RE = re.compile(r"^[A-Za-z0-9_-]{22,}$")
 
@@ -352,30 +359,49 @@ def search(db, ward_code: str, q: str, *, page: int = 0,
               AND r.deleted_at IS NULL AND h.deleted_at IS NULL
             ORDER BY r.sort_key, r.id LIMIT :limit OFFSET :offset"""
     elif (match := match_expression(q)) is not None:
+        # Choose the page on residents alone, then join details for those rows only.
+        # Soft-deleted residents are not in the index, so no deleted_at test is needed.
         params["match"] = match
-        # Pick the page inside the index (ward and sort key ride along in it), then join
-        # only those rows.
+        hits = db.execute(
+            "SELECT count(*) FROM (SELECT rowid FROM residents_fts WHERE residents_fts "
+            "MATCH :match LIMIT :cap)", {"match": match, "cap": DENSE_MATCHES}).fetchone()[0]
+        if hits < DENSE_MATCHES:
+            # Few matches: start from them (CROSS JOIN fixes the join order) and sort.
+            page_sql = """
+                SELECT r.id, r.sort_key
+                FROM (SELECT rowid AS fts_rowid FROM residents_fts
+                      WHERE residents_fts MATCH :match) AS hits
+                CROSS JOIN residents r ON r.fts_rowid = hits.fts_rowid
+                WHERE r.ward_code = :ward"""
+        else:
+            # Many matches ("ng", "thi"): walk the ward in name order on the covering
+            # index and keep rows in the match set; a page fills after a few hundred.
+            page_sql = """
+                SELECT r.id, r.sort_key FROM residents r
+                WHERE r.ward_code = :ward AND r.fts_rowid IN
+                    (SELECT rowid FROM residents_fts WHERE residents_fts MATCH :match)"""
         sql = f"""
-            WITH hits AS (
-                SELECT resident_id, sort_key FROM residents_fts
-                WHERE residents_fts MATCH :match AND ward_code = :ward
-                ORDER BY sort_key, resident_id LIMIT :limit OFFSET :offset
-            )
+            WITH page AS MATERIALIZED (
+                {page_sql}
+                ORDER BY r.sort_key, r.id LIMIT :limit OFFSET :offset)
             SELECT {_RESULT_COLUMNS}
-            FROM hits
-            JOIN residents r ON r.id = hits.resident_id
+            FROM page
+            CROSS JOIN residents r ON r.id = page.id
             JOIN households h ON h.id = r.household_id
             JOIN residential_groups g ON g.id = h.group_id
-            WHERE r.deleted_at IS NULL
-            ORDER BY hits.sort_key, hits.resident_id"""
+            ORDER BY page.sort_key, page.id"""
     else:
         sql = f"""
+            WITH page AS MATERIALIZED (
+                SELECT r.id, r.sort_key FROM residents r
+                WHERE r.ward_code = :ward AND r.deleted_at IS NULL
+                ORDER BY r.sort_key, r.id LIMIT :limit OFFSET :offset)
             SELECT {_RESULT_COLUMNS}
-            FROM residents r
+            FROM page
+            CROSS JOIN residents r ON r.id = page.id
             JOIN households h ON h.id = r.household_id
             JOIN residential_groups g ON g.id = h.group_id
-            WHERE r.ward_code = :ward AND r.deleted_at IS NULL
-            ORDER BY r.sort_key, r.id LIMIT :limit OFFSET :offset"""
+            ORDER BY page.sort_key, page.id"""
     rows = list(db.query(sql, params))
     return rows[:per_page], len(rows) > per_page
 
@@ -396,6 +422,7 @@ def bulk_create(db, *, ward_code: str, items, by: str | None, batch: int = 2000)
     transaction (one `write()` for an all-or-nothing import).
     """
     now = clock.now_iso()
+    next_rowid = _next_fts_rowid(db)
     households, residents, fts = [], [], []
     counts = {"households": 0, "residents": 0}
 
@@ -424,8 +451,10 @@ def bulk_create(db, *, ward_code: str, items, by: str | None, batch: int = 2000)
         for fields in people:
             row = _resident_row(fields, ward_code=ward_code, household_id=household["id"],
                                 by=by, now=now)
+            row["fts_rowid"] = next_rowid
+            next_rowid += 1
             residents.append(row)
-            fts.append(_fts_values(row, ward_code, address_folded))
+            fts.append(_fts_values(row, address_folded))
         if len(residents) >= batch:
             flush()
     flush()

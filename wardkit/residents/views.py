@@ -98,9 +98,12 @@ def search():
     if wants_fragment("residents-more"):  # "show more" appends the next page's rows
         return render_template("residents/_result_rows.html", rows=rows, more=more, q=q,
                                page=page)
-    return page_or_fragment("residents/index.html", "residents/_results.html",
-                            "residents-results", rows=rows, more=more, q=q, page=page,
-                            total=queries.count_residents(get_db(), current_user.ward_code))
+    # The live search box only needs the results; the count costs a query.
+    if wants_fragment("residents-results"):
+        return page_or_fragment("residents/index.html", "residents/_results.html",
+                                "residents-results", rows=rows, more=more, q=q, page=page)
+    return render_template("residents/index.html", rows=rows, more=more, q=q, page=page,
+                           total=queries.count_residents(get_db(), current_user.ward_code))
 
 
 # --- households ----------------------------------------------------------------------

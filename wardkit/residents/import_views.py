@@ -1,0 +1,378 @@
+"""Spreadsheet import: upload and preview (`GET|POST /import`), confirm with progress
+(`POST /import/confirm`, `POST /import/status`), cancel, and `flask import-residents`.
+
+The flow (importer.py holds the logic):
+
+1. POST /import reads and checks the file outside any transaction and shows the preview:
+   counts, households new/existing, unknown columns, every row error (the first 500 on
+   screen). The upload is kept server-side for the confirm step, in
+   `instance/imports/<token>.upload` (mode 0600; the token is 256 random bits and travels
+   only in form bodies, never in a URL or the session cookie), with `<token>.json`
+   saying whose it is. Files are deleted after the import or after one hour.
+2. POST /import/confirm claims the token and starts one background thread, which reads
+   the stored file again, re-plans (the register may have changed since the preview) and
+   applies every valid row in one transaction. The page polls POST /import/status every
+   second (htmx `every 1s`) and shows rows checked, then people saved, out of the total.
+3. Progress lives in `<token>.status`, a small JSON file rewritten every 1,000 rows — not
+   in process memory, so a status poll answered by another server process (gunicorn
+   workers) sees it too. The thread itself runs in the process that got the confirm; if
+   that process dies, the transaction never commits and the status goes stale, which the
+   page reports after STALE_AFTER seconds.
+"""
+import json
+import os
+import pathlib
+import re
+import secrets
+import threading
+import time
+
+import click
+from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
+                   url_for)
+from flask.cli import with_appcontext
+from flask_babel import force_locale, get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from .. import audit, clock
+from ..db import connect, get_db, sqlite3, write
+from ..groups import queries as group_queries
+from ..htmx import page_or_fragment, wants_fragment
+from ..security import roles
+from . import importer
+from .views import REGISTRY_ROLES
+
+bp = Blueprint("imports", __name__, url_prefix="/import")
+
+UPLOAD_TTL = 60 * 60        # seconds an uploaded file (and its job status) is kept
+STALE_AFTER = 10 * 60       # a running job whose status did not move for this long died
+SHOWN_PROBLEMS = 500        # row errors (and warnings) listed on the preview page
+TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{43}")   # secrets.token_urlsafe(32)
+RUNNING = ("queued", "checking", "saving")
+
+
+# --- stored uploads --------------------------------------------------------------------
+
+def imports_dir(app=None) -> pathlib.Path:
+    """Return (creating it, mode 0700) where uploads wait for confirmation:
+    `IMPORT_DIR` when configured (WARDKIT_IMPORT_DIR), else `instance/imports`."""
+    app = app or current_app
+    path = pathlib.Path(app.config.get("IMPORT_DIR")
+                        or pathlib.Path(app.instance_path) / "imports")
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return path
+
+
+def _path(token: str, suffix: str) -> pathlib.Path:
+    return imports_dir() / f"{token}.{suffix}"
+
+
+def _write_private(path: pathlib.Path, data: bytes) -> None:
+    """Create `path` (mode 0600, refusing to overwrite) holding `data`."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+
+
+def _write_status(path: pathlib.Path, status: dict) -> None:
+    """Replace a job's status file atomically (readers never see half a file)."""
+    tmp = path.with_name(f"{path.name}.{secrets.token_hex(4)}.tmp")
+    _write_private(tmp, json.dumps({**status, "updated": time.time()}).encode())
+    os.replace(tmp, path)
+
+
+def _read_json(path: pathlib.Path) -> dict | None:
+    try:
+        return json.loads(path.read_bytes())
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def sweep(now: float | None = None) -> int:
+    """Delete stored uploads, metadata and job statuses older than UPLOAD_TTL; return how
+    many files went. Runs on every visit to the import page."""
+    now = now or time.time()
+    by_token: dict[str, list] = {}
+    for path in imports_dir().iterdir():
+        try:
+            by_token.setdefault(path.name.split(".")[0], []).append(
+                (path, path.stat().st_mtime))
+        except FileNotFoundError:
+            pass
+    removed = 0
+    for files in by_token.values():
+        # A running job rewrites its status file, which keeps the token's files alive.
+        if now - max(mtime for _, mtime in files) > UPLOAD_TTL:
+            for path, _ in files:
+                path.unlink(missing_ok=True)
+                removed += 1
+    return removed
+
+
+def _store_upload(data: bytes, meta: dict) -> str:
+    token = secrets.token_urlsafe(32)
+    _write_private(_path(token, "upload"), data)
+    _write_private(_path(token, "json"), json.dumps(meta).encode())
+    return token
+
+
+def _own_upload(token: str | None) -> dict | None:
+    """Return the stored upload's metadata when `token` is well formed and belongs to the
+    signed-in user (404 otherwise: another user's token looks like an unknown one).
+    None when it belongs to nobody any more (expired and swept)."""
+    if not token or not TOKEN_RE.fullmatch(token):
+        abort(404)
+    meta = _read_json(_path(token, "json"))
+    if meta is None:
+        return None
+    if meta.get("user_id") != current_user.id or meta.get("ward_code") != current_user.ward_code:
+        abort(404)
+    return meta
+
+
+# --- pages -------------------------------------------------------------------------------
+
+def _upload_page(error=None, status: int = 200, group_id: str = ""):
+    groups = group_queries.list_groups(get_db(), current_user.ward_code)
+    return render_template("residents/import.html", groups=groups, error=error,
+                           group_id=group_id, headers=importer.HEADER_ALIASES,
+                           labels=importer.FIELD_LABELS, max_rows=importer.MAX_ROWS), status
+
+
+@bp.route("", methods=["GET"])
+@roles(*REGISTRY_ROLES)
+def upload():
+    """The upload form, with what the file must look like."""
+    sweep()
+    return _upload_page()
+
+
+@bp.route("", methods=["POST"])
+@roles(*REGISTRY_ROLES)
+def preview():
+    """Read and check the uploaded file (no transaction) and show the preview."""
+    sweep()
+    db = get_db()
+    group_id = request.form.get("group_id", "")[:64]
+    upload_file = request.files.get("file")   # beyond MAX_CONTENT_LENGTH: 413 already
+    if upload_file is None or not upload_file.filename:
+        return _upload_page(_("Choose a CSV or Excel (.xlsx) file."), 422, group_id)
+    data = upload_file.read(importer.MAX_BYTES + 1)
+    filename = os.path.basename(upload_file.filename.replace("\\", "/"))[:120]
+    try:
+        table = importer.read_table(data, filename)
+        plan = importer.plan_import(db, current_user.ward_code, table,
+                                    today=clock.now().date(), default_group_id=group_id or None)
+    except importer.ImportRefused as exc:
+        return _upload_page(exc.message, exc.status, group_id)
+    token = None
+    if plan.to_add:
+        token = _store_upload(data, {
+            "user_id": current_user.id, "ward_code": current_user.ward_code,
+            "filename": filename, "group_id": group_id or None,
+            "locale": str(get_locale() or "vi"), "created_at": clock.now_iso()})
+    with write(db):
+        audit.record(db, "import_previewed", entity="wards", entity_id=current_user.ward_code,
+                     detail={**plan.counts(), "kind": table.kind})
+    source = table.encoding if table.kind == "csv" else "Excel .xlsx"
+    return render_template("residents/import_preview.html", plan=plan, table=table,
+                           token=token, filename=filename, source=source,
+                           errors=plan.errors[:SHOWN_PROBLEMS],
+                           warnings=plan.warnings[:SHOWN_PROBLEMS], shown=SHOWN_PROBLEMS)
+
+
+@bp.route("/confirm", methods=["POST"])
+@roles(*REGISTRY_ROLES)
+def confirm():
+    """Start importing the previewed file (once, however often the button is pressed)
+    and answer the progress block."""
+    token = request.form.get("token")
+    meta = _own_upload(token)
+    if meta is None:
+        return _expired()
+    status_path = _path(token, "status")
+    try:
+        _write_private(status_path, json.dumps({
+            "state": "queued", "done": 0, "total": 0, "updated": time.time()}).encode())
+    except FileExistsError:
+        pass  # already started (a second click): show its progress
+    else:
+        if not _path(token, "upload").exists():
+            status_path.unlink(missing_ok=True)
+            return _expired()
+        thread = threading.Thread(
+            target=run_job, args=(current_app._get_current_object(), token, meta),
+            name=f"wardkit-import-{token[:6]}", daemon=True)
+        thread.start()
+    return _progress(token)
+
+
+@bp.route("/status", methods=["POST"])
+@roles(*REGISTRY_ROLES)
+def status():
+    """Answer the progress block of an import (polled every second while it runs)."""
+    token = request.form.get("token")
+    if _own_upload(token) is None:
+        return _expired()
+    return _progress(token)
+
+
+@bp.route("/cancel", methods=["POST"])
+@roles(*REGISTRY_ROLES)
+def cancel():
+    """Discard a previewed upload that was not confirmed."""
+    token = request.form.get("token")
+    if _own_upload(token) is not None and not _path(token, "status").exists():
+        for suffix in ("upload", "json"):
+            _path(token, suffix).unlink(missing_ok=True)
+    flash(_("Import cancelled. The uploaded file was deleted."), "info")
+    return redirect(url_for("imports.upload"), code=303)
+
+
+def _expired():
+    return _upload_page(_("This upload has expired: uploaded files are kept for one hour. "
+                          "Upload the file again."), 404)
+
+
+def _job_status(token: str) -> dict:
+    job = _read_json(_path(token, "status")) or {"state": "missing"}
+    if job["state"] in RUNNING and time.time() - job.get("updated", 0) > STALE_AFTER:
+        job = {"state": "failed", "message": _(
+            "The import stopped before it finished (the server may have restarted). "
+            "Nothing was saved from it. Upload the file again: people already registered "
+            "are skipped.")}
+    return job
+
+
+def _progress(token: str):
+    job = _job_status(token)
+    context = {"token": token, "job": job, "running": job["state"] in RUNNING}
+    if wants_fragment("import-actions") or wants_fragment("import-progress"):
+        return render_template("residents/_import_progress.html", **context)
+    return page_or_fragment("residents/import_progress.html",
+                            "residents/_import_progress.html", "import-progress", **context)
+
+
+# --- the background job ------------------------------------------------------------------
+
+def run_job(app, token: str, meta: dict) -> None:
+    """Re-read the stored upload, re-plan it against the register as it is now, and apply
+    it in one transaction, writing progress to `<token>.status`. Runs in its own thread
+    with its own connection; the upload is deleted at the end, whatever happens."""
+    with app.app_context(), force_locale(meta.get("locale") or "vi"):
+        directory = imports_dir(app)
+        status_path = directory / f"{token}.status"
+        upload_path = directory / f"{token}.upload"
+        db = None
+
+        def report(state):
+            def progress(done, total):
+                _write_status(status_path, {"state": state, "done": done, "total": total})
+            return progress
+
+        try:
+            data = upload_path.read_bytes()
+            upload_path.unlink(missing_ok=True)
+            db = connect(app.config["DATABASE"])
+            table = importer.read_table(data, meta["filename"])
+            report("checking")(0, table.row_count)
+            plan = importer.plan_import(db, meta["ward_code"], table,
+                                        today=clock.now().date(),
+                                        default_group_id=meta.get("group_id"),
+                                        progress=report("checking"))
+            del data, table
+            report("saving")(0, plan.to_add)
+            counts = importer.apply_import(db, meta["ward_code"], plan, by=meta["user_id"],
+                                           via="web", progress=report("saving"))
+            _write_status(status_path, {"state": "done", "result": counts,
+                                        "warnings": plan.warning_count})
+        except importer.ImportRefused as exc:
+            _write_status(status_path, {"state": "failed", "message": str(exc.message)})
+        except sqlite3.IntegrityError:
+            _write_status(status_path, {"state": "failed", "message": _(
+                "Someone registered one of these people while the import was running, so "
+                "nothing was imported. Upload the file again: people already registered "
+                "are skipped.")})
+        except Exception:
+            app.logger.exception("import %s failed", token[:6])
+            _write_status(status_path, {"state": "failed", "message": _(
+                "Nothing was imported. Try again; if it happens again, tell the ward "
+                "administrator.")})
+        finally:
+            upload_path.unlink(missing_ok=True)
+            if db is not None:
+                db.close()
+
+
+# --- command line ------------------------------------------------------------------------
+
+@click.command("import-residents")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--ward", "ward", required=True, help="Ward code, e.g. 00103.")
+@click.option("--dry-run", is_flag=True, help="Check the file and report; write nothing.")
+@click.option("--group", "group_name", default=None,
+              help="Residential group for rows that name none (its name or number).")
+@with_appcontext
+def import_residents_command(file, ward, dry_run, group_name):
+    """Import residents from a CSV or XLSX FILE into a ward.
+
+    Prints the counts and every row error (row numbers as in the spreadsheet). Rows with
+    errors are skipped; all other rows are saved in one transaction. Exit status 0 when
+    the import (or dry run) completes, 1 when the file is refused as a whole (unreadable,
+    garbled encoding, missing columns, too large).
+    """
+    from ..auth import queries as auth_queries
+    from ..auth.views import normalise_ward_code
+
+    db = get_db()
+    ward_code = normalise_ward_code(ward)
+    if auth_queries.get_ward(db, ward_code) is None:
+        raise click.ClickException(f"no ward with code {ward_code}")
+    if os.path.getsize(file) > importer.MAX_BYTES:
+        raise click.ClickException(str(importer._too_large().message))
+    with open(file, "rb") as f:
+        data = f.read()
+    group_id = None
+    try:
+        if group_name:
+            group = importer.GroupMatcher(
+                group_queries.list_groups(db, ward_code)).match(group_name)
+            if group is None:
+                raise click.ClickException(f"no residential group {group_name!r} in ward "
+                                           f"{ward_code}")
+            group_id = group["id"]
+        table = importer.read_table(data, file)
+        plan = importer.plan_import(db, ward_code, table, today=clock.now().date(),
+                                    default_group_id=group_id)
+    except importer.ImportRefused as exc:
+        raise click.ClickException(str(exc.message)) from None
+    source = table.encoding if table.kind == "csv" else "xlsx"
+    click.echo(f"{file}: {source}, header on row {table.header_row}")
+    if plan.unknown_columns:
+        click.echo("Ignored columns: " + ", ".join(plan.unknown_columns))
+    for number, name, message in plan.errors:
+        click.echo(f"row {number}, {plan.label(name)}: {message}")
+    for number, name, message in plan.warnings:
+        click.echo(f"row {number}, {plan.label(name)} (warning): {message}")
+    if plan.warning_count > len(plan.warnings):
+        click.echo(f"... {plan.warning_count - len(plan.warnings)} more warnings")
+    click.echo(
+        f"rows {plan.rows}; to add {plan.to_add}; already registered {plan.already}; "
+        f"rows with errors {plan.error_rows} (skipped); households new "
+        f"{plan.households_new}, existing {plan.households_existing}")
+    if plan.basis_defaulted:
+        click.echo(f"{plan.basis_defaulted} rows have no lawful basis: recorded as "
+                   f"official duty (lists from the residence database).")
+    if dry_run:
+        click.echo("Dry run: nothing was written.")
+        return
+    counts = importer.apply_import(db, ward_code, plan, by=None, via="cli")
+    click.echo(f"Imported {counts['residents_added']} people "
+               f"({counts['households_created']} new households).")
+
+
+def init_app(app) -> None:
+    """Register the import blueprint and `flask import-residents` on `app`."""
+    app.register_blueprint(bp)
+    app.cli.add_command(import_residents_command)
