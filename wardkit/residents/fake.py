@@ -28,6 +28,8 @@ from bisect import bisect
 from collections.abc import Iterator
 from itertools import accumulate
 
+from ..validators import PROVINCE_CODES as _VALIDATOR_PROVINCES
+
 __all__ = ["generate_households", "generate_ward", "PROVINCE_CODES", "STREETS"]
 
 
@@ -133,14 +135,7 @@ _GIVEN2_FEMALE = _nfc([
 ])
 
 # --- CCCD province prefixes (DOMAIN §1.2, Circular 07/2016 Appendix 1) --------------------
-PROVINCE_CODES = (
-    "001", "002", "004", "006", "008", "010", "011", "012", "014", "015", "017", "019",
-    "020", "022", "024", "025", "026", "027", "030", "031", "033", "034", "035", "036",
-    "037", "038", "040", "042", "044", "045", "046", "048", "049", "051", "052", "054",
-    "056", "058", "060", "062", "064", "066", "067", "068", "070", "072", "074", "075",
-    "077", "079", "080", "082", "083", "084", "086", "087", "089", "091", "092", "093",
-    "094", "095", "096",
-)
+PROVINCE_CODES = tuple(_VALIDATOR_PROVINCES)  # the 63 of Circular 07/2016 (DOMAIN §1.2)
 _PROVINCE_BOOST = {  # where Hanoi's in-migrants were born (northern delta and north-central)
     "034": 30, "036": 30, "038": 30, "040": 28, "030": 22, "033": 22, "035": 20,
     "037": 16, "031": 14, "027": 16, "024": 15, "025": 15, "026": 15, "019": 10,

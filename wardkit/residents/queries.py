@@ -350,16 +350,12 @@ def search(db, ward_code: str, q: str, *, page: int = 0,
     params = {"ward": ward_code, "limit": per_page + 1, "offset": page * per_page}
     if REFERENCE_RE.match(q):
         params["ref"] = q
-        sql = f"""
-            SELECT {_RESULT_COLUMNS}
-            FROM households h
+        page_sql = """
+            SELECT r.id, r.sort_key FROM households h
             JOIN residents r ON r.household_id = h.id
-            JOIN residential_groups g ON g.id = h.group_id
-            WHERE h.reference = :ref AND h.ward_code = :ward
-              AND r.deleted_at IS NULL AND h.deleted_at IS NULL
-            ORDER BY r.sort_key, r.id LIMIT :limit OFFSET :offset"""
+            WHERE h.reference = :ref AND h.ward_code = :ward AND h.deleted_at IS NULL
+              AND r.deleted_at IS NULL"""
     elif (match := match_expression(q)) is not None:
-        # Choose the page on residents alone, then join details for those rows only.
         # Soft-deleted residents are not in the index, so no deleted_at test is needed.
         params["match"] = match
         hits = db.execute(
@@ -380,28 +376,21 @@ def search(db, ward_code: str, q: str, *, page: int = 0,
                 SELECT r.id, r.sort_key FROM residents r
                 WHERE r.ward_code = :ward AND r.fts_rowid IN
                     (SELECT rowid FROM residents_fts WHERE residents_fts MATCH :match)"""
-        sql = f"""
-            WITH page AS MATERIALIZED (
-                {page_sql}
-                ORDER BY r.sort_key, r.id LIMIT :limit OFFSET :offset)
-            SELECT {_RESULT_COLUMNS}
-            FROM page
-            CROSS JOIN residents r ON r.id = page.id
-            JOIN households h ON h.id = r.household_id
-            JOIN residential_groups g ON g.id = h.group_id
-            ORDER BY page.sort_key, page.id"""
     else:
-        sql = f"""
-            WITH page AS MATERIALIZED (
-                SELECT r.id, r.sort_key FROM residents r
-                WHERE r.ward_code = :ward AND r.deleted_at IS NULL
-                ORDER BY r.sort_key, r.id LIMIT :limit OFFSET :offset)
-            SELECT {_RESULT_COLUMNS}
-            FROM page
-            CROSS JOIN residents r ON r.id = page.id
-            JOIN households h ON h.id = r.household_id
-            JOIN residential_groups g ON g.id = h.group_id
-            ORDER BY page.sort_key, page.id"""
+        page_sql = """
+            SELECT r.id, r.sort_key FROM residents r
+            WHERE r.ward_code = :ward AND r.deleted_at IS NULL"""
+    # Choose the page on residents alone, then join details for those 50 rows only.
+    sql = f"""
+        WITH page AS MATERIALIZED (
+            {page_sql}
+            ORDER BY r.sort_key, r.id LIMIT :limit OFFSET :offset)
+        SELECT {_RESULT_COLUMNS}
+        FROM page
+        CROSS JOIN residents r ON r.id = page.id
+        JOIN households h ON h.id = r.household_id
+        JOIN residential_groups g ON g.id = h.group_id
+        ORDER BY page.sort_key, page.id"""
     rows = list(db.query(sql, params))
     return rows[:per_page], len(rows) > per_page
 
