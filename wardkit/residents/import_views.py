@@ -5,19 +5,26 @@ The flow (importer.py holds the logic):
 
 1. POST /import reads and checks the file outside any transaction and shows the preview:
    counts, households new/existing, unknown columns, every row error (the first 500 on
-   screen). The upload is kept server-side for the confirm step, in
-   `instance/imports/<token>.upload` (mode 0600; the token is 256 random bits and travels
-   only in form bodies, never in a URL or the session cookie), with `<token>.json`
-   saying whose it is. Files are deleted after the import or after one hour.
-2. POST /import/confirm claims the token and starts one background thread, which reads
-   the stored file again, re-plans (the register may have changed since the preview) and
-   applies every valid row in one transaction. The page polls POST /import/status every
-   second (htmx `every 1s`) and shows rows checked, then people saved, out of the total.
+   screen; the CLI's --dry-run lists all). The upload is kept server-side for the confirm
+   step as `<token>.upload` in `IMPORT_DIR` (default `instance/imports/`, mode 0700;
+   files 0600). The token is 256 random bits and travels only in form bodies, never in a
+   URL or the session cookie; `<token>.json` says whose it is (another user's token
+   answers 404).
+2. POST /import/confirm claims the token (creating `<token>.status` exclusively, so a
+   double click imports once) and starts one background thread, which reads the stored
+   file (and deletes it), plans it again against the register as it is now, and applies
+   every valid row in one transaction — planning again if people were added in between
+   (`importer.plan_and_apply`). The page polls POST /import/status every second (htmx
+   `every 1s`) and shows rows checked, then people saved, out of the total.
 3. Progress lives in `<token>.status`, a small JSON file rewritten every 1,000 rows — not
    in process memory, so a status poll answered by another server process (gunicorn
-   workers) sees it too. The thread itself runs in the process that got the confirm; if
-   that process dies, the transaction never commits and the status goes stale, which the
-   page reports after STALE_AFTER seconds.
+   workers) sees it too. The thread runs in the process that got the confirm; if that
+   process dies, the transaction never commits and the status goes stale, which the page
+   reports after STALE_AFTER seconds.
+
+Everything a token left behind (an unconfirmed upload, metadata, status) is deleted an
+hour after its last change, by the sweep that runs at start-up and on every request to
+these pages.
 """
 import json
 import os
@@ -54,13 +61,14 @@ RUNNING = ("queued", "checking", "saving")
 
 # --- stored uploads --------------------------------------------------------------------
 
-def imports_dir(app=None) -> pathlib.Path:
+def imports_dir(app=None, *, create: bool = True) -> pathlib.Path:
     """Return (creating it, mode 0700) where uploads wait for confirmation:
     `IMPORT_DIR` when configured (WARDKIT_IMPORT_DIR), else `instance/imports`."""
     app = app or current_app
     path = pathlib.Path(app.config.get("IMPORT_DIR")
                         or pathlib.Path(app.instance_path) / "imports")
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if create:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
     return path
 
 
@@ -89,12 +97,15 @@ def _read_json(path: pathlib.Path) -> dict | None:
         return None
 
 
-def sweep(now: float | None = None) -> int:
+def sweep(now: float | None = None, app=None) -> int:
     """Delete stored uploads, metadata and job statuses older than UPLOAD_TTL; return how
-    many files went. Runs on every visit to the import page."""
+    many files went. Runs at start-up and on every request to the import pages."""
     now = now or time.time()
+    directory = imports_dir(app, create=False)
+    if not directory.is_dir():
+        return 0
     by_token: dict[str, list] = {}
-    for path in imports_dir().iterdir():
+    for path in directory.iterdir():
         try:
             by_token.setdefault(path.name.split(".")[0], []).append(
                 (path, path.stat().st_mtime))
@@ -187,6 +198,7 @@ def preview():
 def confirm():
     """Start importing the previewed file (once, however often the button is pressed)
     and answer the progress block."""
+    sweep()
     token = request.form.get("token")
     meta = _own_upload(token)
     if meta is None:
@@ -212,6 +224,7 @@ def confirm():
 @roles(*REGISTRY_ROLES)
 def status():
     """Answer the progress block of an import (polled every second while it runs)."""
+    sweep()
     token = request.form.get("token")
     if _own_upload(token) is None:
         return _expired()
@@ -222,6 +235,7 @@ def status():
 @roles(*REGISTRY_ROLES)
 def cancel():
     """Discard a previewed upload that was not confirmed."""
+    sweep()
     token = request.form.get("token")
     if _own_upload(token) is not None and not _path(token, "status").exists():
         for suffix in ("upload", "json"):
@@ -266,34 +280,28 @@ def run_job(app, token: str, meta: dict) -> None:
         upload_path = directory / f"{token}.upload"
         db = None
 
-        def report(state):
-            def progress(done, total):
-                _write_status(status_path, {"state": state, "done": done, "total": total})
-            return progress
+        def progress(state, done, total):
+            _write_status(status_path, {"state": state, "done": done, "total": total})
 
         try:
             data = upload_path.read_bytes()
             upload_path.unlink(missing_ok=True)
             db = connect(app.config["DATABASE"])
             table = importer.read_table(data, meta["filename"])
-            report("checking")(0, table.row_count)
-            plan = importer.plan_import(db, meta["ward_code"], table,
-                                        today=clock.now().date(),
-                                        default_group_id=meta.get("group_id"),
-                                        progress=report("checking"))
-            del data, table
-            report("saving")(0, plan.to_add)
-            counts = importer.apply_import(db, meta["ward_code"], plan, by=meta["user_id"],
-                                           via="web", progress=report("saving"))
+            del data
+            progress("checking", 0, table.row_count)
+            plan, counts = importer.plan_and_apply(
+                db, meta["ward_code"], table, today=clock.now().date(), by=meta["user_id"],
+                via="web", default_group_id=meta.get("group_id"), progress=progress)
             _write_status(status_path, {"state": "done", "result": counts,
                                         "warnings": plan.warning_count})
         except importer.ImportRefused as exc:
             _write_status(status_path, {"state": "failed", "message": str(exc.message)})
-        except sqlite3.IntegrityError:
+        except (importer.RegisterChanged, sqlite3.IntegrityError):
             _write_status(status_path, {"state": "failed", "message": _(
-                "Someone registered one of these people while the import was running, so "
-                "nothing was imported. Upload the file again: people already registered "
-                "are skipped.")})
+                "The register kept changing while the import was running (someone else "
+                "is adding people), so nothing was imported. Try again in a few minutes: "
+                "people already registered are skipped.")})
         except Exception:
             app.logger.exception("import %s failed", token[:6])
             _write_status(status_path, {"state": "failed", "message": _(
@@ -367,12 +375,27 @@ def import_residents_command(file, ward, dry_run, group_name):
     if dry_run:
         click.echo("Dry run: nothing was written.")
         return
-    counts = importer.apply_import(db, ward_code, plan, by=None, via="cli")
+    try:
+        counts = importer.apply_import(db, ward_code, plan, by=None, via="cli")
+    except importer.RegisterChanged:
+        click.echo("The register changed while the file was checked: checking again.")
+        try:
+            plan, counts = importer.plan_and_apply(db, ward_code, table,
+                                                   today=clock.now().date(), by=None,
+                                                   via="cli", default_group_id=group_id)
+        except importer.RegisterChanged:
+            raise click.ClickException("the register kept changing; nothing was imported. "
+                                       "Try again later.") from None
     click.echo(f"Imported {counts['residents_added']} people "
                f"({counts['households_created']} new households).")
 
 
 def init_app(app) -> None:
-    """Register the import blueprint and `flask import-residents` on `app`."""
+    """Register the import blueprint and `flask import-residents` on `app`, and delete
+    uploads left over from before a restart."""
     app.register_blueprint(bp)
     app.cli.add_command(import_residents_command)
+    try:
+        sweep(app=app)
+    except OSError:  # an unwritable instance folder: the import page will say so
+        app.logger.warning("could not clean the import folder", exc_info=True)

@@ -31,7 +31,6 @@ import io
 import re
 import unicodedata
 import zipfile
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Callable, Iterator
@@ -50,6 +49,11 @@ MAX_XLSX_UNCOMPRESSED = 400 * 1024 * 1024   # a zip bomb is refused before parsi
 HEADER_SCAN_ROWS = 10               # title rows allowed above the header row
 MAX_WARNINGS_KEPT = 10_000          # all are counted; the first ones are kept
 PROGRESS_EVERY = 1000
+
+
+class RegisterChanged(Exception):
+    """People were added to the ward between `plan_import` and `apply_import` (by hand
+    or by another import): plan again, then apply."""
 
 
 class ImportRefused(Exception):
@@ -73,7 +77,7 @@ def _header_key(text) -> str:
 
 
 HEADER_ALIASES = {
-    "full_name": ["Họ và tên", "Họ tên", "Họ và tên đầy đủ", "Tên", "full_name", "name",
+    "full_name": ["Họ và tên", "Họ tên", "Họ và tên đầy đủ", "full_name", "name",
                   "full name"],
     "dob": ["Ngày sinh", "Ngày tháng năm sinh", "Ngày, tháng, năm sinh", "dob",
             "date of birth", "birth date", "birthday"],
@@ -133,7 +137,7 @@ class Table:
     header_row: int                 # its row number in the spreadsheet (1 normally)
     columns: dict[str, int]         # field name -> column index
     unknown: list[str]              # header cells not recognised (ignored)
-    row_count: int                  # data rows (upper bound for XLSX, blank rows included)
+    row_count: int                  # data rows, an upper bound (blank rows included)
     _records: Callable[[], Iterator[tuple[int, list]]] = field(repr=False)
 
     def __iter__(self) -> Iterator[Row]:
@@ -253,6 +257,7 @@ _VIET_UPPER = "".join(sorted(set(_VIET_LOWER.upper())))
 # Punctuation that real Vietnamese sheets contain and that is not a sign of garbling.
 _NEUTRAL = frozenset("\u00a0“”‘’–—…•€₫°№×·")
 _MID_WORD_CAPITAL = re.compile(f"[a-z][{re.escape(_VIET_UPPER)}]")
+_SUSPECT = re.compile("[^\x00-\x7f%s]" % re.escape("".join(sorted(_VIET_LETTERS | _NEUTRAL))))
 
 
 def looks_garbled(text: str) -> bool:
@@ -264,18 +269,13 @@ def looks_garbled(text: str) -> bool:
     inside a lower-case word ("NguyÔn"), against the Vietnamese letters. Real sheets have
     almost none of the former; garbled ones have them on nearly every name.
     """
-    non_ascii = re.sub(r"[\x00-\x7f]+", "", text)
+    non_ascii = len(text) - len(text.encode("ascii", "ignore"))
     if not non_ascii:
         return False
-    good = bad = 0
-    for ch, n in Counter(non_ascii).items():
-        if ch in _VIET_LETTERS:
-            good += n
-        elif ch not in _NEUTRAL:
-            bad += n
+    suspect = len(_SUSPECT.findall(text))
     mid_caps = len(_MID_WORD_CAPITAL.findall(text))
-    bad += mid_caps
-    good -= mid_caps
+    bad = suspect + mid_caps
+    good = non_ascii - bad          # Vietnamese letters (and a little punctuation)
     return bad >= 5 and bad * 5 >= bad + max(good, 0)
 
 
@@ -289,6 +289,8 @@ def _read_csv(data: bytes) -> Table:
     text, encoding = _decode(data)
     if text.startswith("\ufeff"):
         text = text[1:]
+    if "\n" not in text and "\r" in text:   # "CSV (Macintosh)" ends lines with CR only
+        text = text.replace("\r", "\n")
     delimiter = None
     first_line, _, rest = text.partition("\n")
     if re.fullmatch(r"sep=(.)\r?", first_line):  # Excel's "sep=;" hint line
@@ -296,22 +298,23 @@ def _read_csv(data: bytes) -> Table:
     delimiter = delimiter or _sniff_delimiter(text)
 
     def records():
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-        return ((number, cells) for number, cells in enumerate(reader, start=1))
+        reader = csv.reader(_lines(text), delimiter=delimiter)
+        try:
+            yield from enumerate(reader, start=1)
+        except csv.Error:
+            raise ImportRefused(_l("The CSV file could not be read (a quotation mark is "
+                                   "not closed?). %(how)s", how=_SAVE_AS)) from None
 
-    head, count = [], 0
-    try:
-        for number, cells in records():
-            head.append((number, cells))
-            if len(head) >= HEADER_SCAN_ROWS:
-                break
-        header_row, header, columns, unknown = _find_header(head)
-        for number, cells in records():
-            if number > header_row and any(c.strip() for c in cells):
-                count += 1
-    except csv.Error:
-        raise ImportRefused(_l("The CSV file could not be read (a quotation mark is not "
-                               "closed?). %(how)s", how=_SAVE_AS)) from None
+    head = []
+    for number, cells in records():
+        head.append((number, cells))
+        if len(head) >= HEADER_SCAN_ROWS:
+            break
+    header_row, header, columns, unknown = _find_header(head)
+    count = text.count("\n") + 1 - header_row   # an upper bound, and cheap
+    if count > MAX_ROWS:   # maybe only because cells hold line breaks: count exactly
+        count = sum(1 for number, cells in records()
+                    if number > header_row and any(c.strip() for c in cells))
     if count > MAX_ROWS:
         raise _too_many_rows()
 
@@ -321,6 +324,17 @@ def _read_csv(data: bytes) -> Table:
     return Table(kind="csv", encoding=encoding, delimiter=delimiter, header=header,
                  header_row=header_row, columns=columns, unknown=unknown, row_count=count,
                  _records=data_records)
+
+
+def _lines(text: str) -> Iterator[str]:
+    """Yield the lines of `text` with their endings, for csv.reader. (io.StringIO would
+    copy a 20 MB sheet into a 4-bytes-per-character buffer: ~70 MB more at the peak.)"""
+    start, end = 0, len(text)
+    find = text.find
+    while start < end:
+        stop = find("\n", start) + 1 or end
+        yield text[start:stop]
+        start = stop
 
 
 def _find_header(head: list[tuple[int, list]]) -> tuple[int, list, dict, list]:
@@ -514,7 +528,8 @@ _SCIENTIFIC = re.compile(r"\d(?:[.,]\d+)?e\+?\d+", re.IGNORECASE)
 # --- addresses -----------------------------------------------------------------------
 
 _NUMBER = re.compile(r"\d+[A-Za-z]?(?:[/\-]\d+[A-Za-z]?)*")
-_HOUSE_PREFIXES = {"so", "so nha", "sn", "nha", "nha so", "can", "can so"}
+# Words before a house number ("Số 12", "Số nhà 12", "SN 12", "Nhà số 12"), as typed.
+_HOUSE_PREFIXES = {"số", "so", "sô", "sỗ", "sn", "nhà", "nha", "căn", "can", "số:", "sn:"}
 # Lane words as typed (with their accents), and folded: folded ones count only before a
 # number, so "Ngô Quyền" stays a street while "ngo 34" is a lane.
 _LANE_EXACT = {"ngõ": "Ngõ", "ngỏ": "Ngõ", "ngách": "ngách", "hẻm": "hẻm", "kiệt": "kiệt"}
@@ -534,10 +549,6 @@ class AddressError(ValueError):
         super().__init__(str(message))
         self.message = message
         self.field = field
-
-
-def _word(token: str) -> str:
-    return _header_key(token)
 
 
 def _lane_keyword(token: str, *, exact: bool = False) -> str | None:
@@ -598,7 +609,7 @@ def parse_address(text: str) -> tuple[str, str | None, str]:
         segments.pop()
     tokens = [(tok, i) for i, seg in enumerate(segments) for tok in seg.split()]
     n, i = len(tokens), 0
-    while i < n - 1 and _word(tokens[i][0]) in _HOUSE_PREFIXES:  # "Số", "Số nhà", "SN"…
+    while i < n - 1 and tokens[i][0].lower().rstrip(".") in _HOUSE_PREFIXES:
         i += 1
     if i >= n or not _NUMBER.fullmatch(tokens[i][0].rstrip(".")):
         raise AddressError(_l("No house number found at the start of the address. Write "
@@ -664,7 +675,7 @@ def split_columns_address(house: str, lane: str, street: str) -> tuple[str, str 
         if value.startswith(_FORMULA_START):
             raise AddressError(_FORMULA_ADDRESS, name)
     words = house.split()
-    while len(words) > 1 and _word(words[0]) in _HOUSE_PREFIXES:
+    while len(words) > 1 and words[0].lower().rstrip(".") in _HOUSE_PREFIXES:
         words = words[1:]
     house = " ".join(words)
     if not house:
@@ -735,7 +746,17 @@ class ImportPlan:
     errors: list = field(default_factory=list)       # (row, field, message)
     warnings: list = field(default_factory=list)     # (row, field, message), first ones
     warning_count: int = 0
-    items: list = field(default_factory=list)        # for queries.bulk_create
+    version: int = 0              # register_version() when the plan was made
+    households: list = field(default_factory=list, repr=False)  # (household, [values])
+    fields: tuple = ()            # the names of each person's values
+
+    @property
+    def items(self):
+        """Yield (household fields, [resident fields]) for `queries.bulk_create`; the
+        resident dicts are built as they are consumed (the plan keeps tuples)."""
+        fields = self.fields
+        for household, people in self.households:
+            yield household, [dict(zip(fields, values)) for values in people]
 
     @property
     def valid(self) -> int:
@@ -753,9 +774,21 @@ class ImportPlan:
         return self.labels.get(name) or FIELD_LABELS.get(name, name)
 
 
+def register_version(db) -> int:
+    """Return the newest resident's search rowid: every resident added after this moment,
+    by hand or by an import, gets a larger one (an index lookup, not a scan)."""
+    return db.execute("SELECT coalesce(max(fts_rowid), 0) FROM residents").fetchone()[0]
+
+
+def _added_since(db, ward_code: str, version: int) -> bool:
+    """Return True when someone was added to the ward after `register_version`."""
+    return db.execute("SELECT 1 FROM residents WHERE fts_rowid > ? AND ward_code = ? LIMIT 1",
+                      [version, ward_code]).fetchone() is not None
+
+
 def _ward_snapshot(db, ward_code: str):
     """Load, once, what the duplicate checks need: live households by (group, folded
-    address), CCCDs, (household, folded name, dob) and (folded name, dob) of residents."""
+    address), CCCDs, "household|folded name|dob" and "folded name|dob" of residents."""
     households = {
         (group_id, folded): {"id": hid, "address": address}
         for hid, group_id, address, folded in db.execute(
@@ -767,8 +800,9 @@ def _ward_snapshot(db, ward_code: str):
                WHERE ward_code = ? AND deleted_at IS NULL""", [ward_code]):
         if cccd:
             cccds[cccd] = household_id
-        people.add((household_id, name_folded, dob))
-        names.add((name_folded, dob))
+        who = f"{name_folded}|{dob}"
+        people.add(f"{household_id}|{who}")
+        names.add(who)
         if relation == "head":
             heads.add(household_id)
     return households, cccds, people, names, heads
@@ -802,15 +836,16 @@ def plan_import(db, ward_code: str, table: Table, *, today: date,
             "all its rows belong to."))
 
     plan = ImportPlan(ward_code=ward_code, unknown_columns=list(table.unknown),
-                      labels={name: table.label(name) for name in FIELD_LABELS})
+                      labels={name: table.label(name) for name in FIELD_LABELS},
+                      version=register_version(db))
     households, ward_cccds, ward_people, ward_names, ward_heads = _ward_snapshot(db, ward_code)
     single_address = "address" in table.columns and "street" not in table.columns
     address_cache: dict = {}
-    # (group id, folded address) -> [household fields or existing row, people, head]
-    # where head is the row number of the new head, "registered", or None.
+    # (group id, folded address) -> [household fields or existing row, people, head,
+    # {folded name|dob: (row, had a CCCD)}] where head is the row of the new head,
+    # "registered" or None.
     new_households: dict[tuple, list] = {}
     seen_cccd: dict[str, int] = {}
-    seen_people: dict[tuple, tuple[int, bool]] = {}   # -> (row, had a CCCD)
     total = table.row_count
     gender_cache, relation_cache, basis_cache, reason_cache = {}, {}, {}, {}
 
@@ -844,26 +879,23 @@ def plan_import(db, ward_code: str, table: Table, *, today: date,
                 problems.append(("group", _l("Write the residential group, e.g. "
                                              "“%(example)s”.", example=groups[0]["name"])))
 
-        # Address
+        # Address: (house, lane, street, folded address), parsed once per distinct text
         if single_address:
             raw_address = v.get("address", "")
-            parsed = address_cache.get(raw_address)
-            if parsed is None:
-                try:
-                    parsed = parse_address(raw_address)
-                except AddressError as exc:
-                    parsed = exc
-                address_cache[raw_address] = parsed
-            if isinstance(parsed, AddressError):
-                problems.append(("address", parsed.message))
-                parsed = None
         else:
+            raw_address = (v.get("house_number", ""), v.get("lane", ""), v.get("street", ""))
+        parsed = address_cache.get(raw_address)
+        if parsed is None:
             try:
-                parsed = split_columns_address(v.get("house_number", ""), v.get("lane", ""),
-                                               v.get("street", ""))
+                parts = (parse_address(raw_address) if single_address
+                         else split_columns_address(*raw_address))
+                parsed = (*parts, fold(queries.format_address(*parts)))
             except AddressError as exc:
-                problems.append((exc.field, exc.message))
-                parsed = None
+                parsed = exc.with_traceback(None)
+            address_cache[raw_address] = parsed
+        if isinstance(parsed, AddressError):
+            problems.append((parsed.field, parsed.message))
+            parsed = None
 
         # The person, through the one set of rules
         name_text = v.get("full_name", "")
@@ -914,9 +946,11 @@ def plan_import(db, ward_code: str, table: Table, *, today: date,
             warn(number, name, message)
 
         # The CCCD, even on a row with other errors, so a repeat further down is caught.
-        cccd = None
-        if "cccd" not in errors:
-            cccd = validators.normalize_digits(v.get("cccd", "")) or None
+        if errors:
+            cccd = None if "cccd" in errors else (
+                validators.normalize_digits(v.get("cccd", "")) or None)
+        else:
+            cccd = check.cleaned["cccd"]
         if cccd and cccd in seen_cccd:
             problems.append(("cccd", _l("The same CCCD is on row %(row)s. Keep one of the "
                                         "two rows.", row=seen_cccd[cccd])))
@@ -930,22 +964,9 @@ def plan_import(db, ward_code: str, table: Table, *, today: date,
             continue
 
         cleaned = check.cleaned
-        house, lane, street = parsed
-        address = queries.format_address(house, lane, street)
-        key = (group["id"], fold(address))
-        name_folded = fold(cleaned["full_name"])
-        dob = cleaned["dob"].isoformat()
-        person = (key, name_folded, dob)
-        earlier = seen_people.get(person)
-        # Same name, birthday and address is the same person unless two CCCDs say not.
-        if earlier is not None and not (cccd and earlier[1]):
-            plan.error_rows += 1
-            error(number, "full_name", _l(
-                "The same person (name and date of birth) is on row %(row)s at the same "
-                "address. Keep one of the two rows.", row=earlier[0]))
-            continue
-        seen_people.setdefault(person, (number, bool(cccd)))
-
+        house, lane, street, address_folded = parsed
+        key = (group["id"], address_folded)
+        who = fold(cleaned["full_name"]) + "|" + cleaned["dob"].isoformat()
         existing = households.get(key)
         if cccd and cccd in ward_cccds:
             plan.already += 1
@@ -954,7 +975,7 @@ def plan_import(db, ward_code: str, table: Table, *, today: date,
                     "Already registered in this ward at another address: skipped. If the "
                     "person moved, change it on their household page."))
             continue
-        if existing is not None and (existing["id"], name_folded, dob) in ward_people:
+        if existing is not None and f"{existing['id']}|{who}" in ward_people:
             plan.already += 1
             if cccd:
                 warn(number, "cccd", _l(
@@ -962,28 +983,36 @@ def plan_import(db, ward_code: str, table: Table, *, today: date,
                     "another one): skipped. Check the number and correct the person's "
                     "record by hand."))
             continue
-        if (name_folded, dob) in ward_names:
+
+        entry = new_households.get(key)
+        if entry is None:
+            if existing is not None:
+                entry = [existing, [], "registered" if existing["id"] in ward_heads else None,
+                         {}]
+                plan.households_existing += 1
+            else:
+                entry = [{"group_id": group["id"], "house_number": house, "lane": lane,
+                          "street": street, "cluster": group.get("cluster"), "notes": None},
+                         [], None, {}]
+                plan.households_new += 1
+            new_households[key] = entry
+        # Same name and birthday at the same address is the same person, unless two
+        # different CCCDs say otherwise.
+        earlier = entry[3].get(who)
+        if earlier is not None and not (cccd and earlier[1]):
+            plan.error_rows += 1
+            error(number, "full_name", _l(
+                "The same person (name and date of birth) is on row %(row)s at the same "
+                "address. Keep one of the two rows.", row=earlier[0]))
+            continue
+        entry[3].setdefault(who, (number, bool(cccd)))
+
+        if who in ward_names:
             warn(number, "full_name", _l(
                 "Someone with the same name and date of birth is already registered in "
                 "this ward. Check it is not the same person."))
         if basis is None:
             plan.basis_defaulted += 1
-
-        if existing is not None:
-            entry = new_households.get(key)
-            if entry is None:
-                entry = new_households[key] = [existing, [], None]
-                plan.households_existing += 1
-                if existing["id"] in ward_heads:
-                    entry[2] = "registered"
-        else:
-            entry = new_households.get(key)
-            if entry is None:
-                entry = new_households[key] = [{
-                    "group_id": group["id"], "house_number": house, "lane": lane,
-                    "street": street, "cluster": group.get("cluster"), "notes": None,
-                }, [], None]
-                plan.households_new += 1
         if cleaned["relation"] == "head":
             if entry[2] == "registered":
                 warn(number, "relation", _l(
@@ -995,10 +1024,12 @@ def plan_import(db, ward_code: str, table: Table, *, today: date,
                     "relations.", row=entry[2]))
             else:
                 entry[2] = number
-        entry[1].append(cleaned)
+        if not plan.fields:
+            plan.fields = tuple(cleaned)
+        entry[1].append(tuple(cleaned.values()))   # compact: 100,000s of them
         plan.to_add += 1
 
-    plan.items = [(household, people) for household, people, _ in new_households.values()]
+    plan.households = [(entry[0], entry[1]) for entry in new_households.values()]
     if progress:
         progress(plan.rows, plan.rows)
     return plan
@@ -1012,15 +1043,21 @@ def apply_import(db, ward_code: str, plan: ImportPlan, *, by: str | None, via: s
     `residents_imported` audit row (counts only, no personal data). Return the counts
     {"households": n, "residents": m, ...}.
 
-    All or nothing: if anything fails midway (a CCCD someone registered since the plan
-    was made, a full disk), the transaction rolls back and the exception propagates.
+    All or nothing: if anything fails midway (a full disk, a constraint), the transaction
+    rolls back and the exception propagates.
     `progress(done, total)` follows the residents handed to the database.
+
+    :raises RegisterChanged: someone was added to the ward since the plan was made
+        (checked inside the transaction, so nothing slips in between): plan again. Without
+        this, an import planned while someone else imported the same people would add
+        those without a CCCD twice (CCCDs are also guarded by the unique index). Edits
+        made in those seconds are not detected.
     """
     total = plan.to_add
 
     def counted():
         done = last = 0
-        for household, people in plan.items:
+        for household, people in plan.items:  # dicts built batch by batch
             yield household, people
             done += len(people)
             if progress and done - last >= PROGRESS_EVERY:
@@ -1028,6 +1065,8 @@ def apply_import(db, ward_code: str, plan: ImportPlan, *, by: str | None, via: s
                 last = done
 
     with write(db):
+        if _added_since(db, ward_code, plan.version):
+            raise RegisterChanged()
         counts = queries.bulk_create(db, ward_code=ward_code, items=counted(), by=by)
         detail = {**plan.counts(), "households_created": counts["households"],
                   "residents_added": counts["residents"], "via": via}
@@ -1037,3 +1076,25 @@ def apply_import(db, ward_code: str, plan: ImportPlan, *, by: str | None, via: s
         progress(total, total)
     return {**plan.counts(), "households_created": counts["households"],
             "residents_added": counts["residents"]}
+
+
+def plan_and_apply(db, ward_code: str, table: Table, *, today: date, by: str | None,
+                   via: str, default_group_id: str | None = None, attempts: int = 3,
+                   progress: Callable[[str, int, int], None] | None = None):
+    """Plan `table` and apply it, planning again (up to `attempts` times) when the
+    register changed in between. Return (plan, counts). `progress(stage, done, total)`
+    with stage "checking" or "saving".
+
+    :raises RegisterChanged: the register kept changing.
+    """
+    for attempt in range(attempts):
+        plan = plan_import(db, ward_code, table, today=today,
+                           default_group_id=default_group_id,
+                           progress=progress and (lambda d, t: progress("checking", d, t)))
+        try:
+            counts = apply_import(db, ward_code, plan, by=by, via=via,
+                                  progress=progress and (lambda d, t: progress("saving", d, t)))
+            return plan, counts
+        except RegisterChanged:
+            if attempt == attempts - 1:
+                raise
