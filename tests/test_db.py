@@ -171,3 +171,14 @@ def test_migrations_file_runs_standalone_with_sqlite_utils(tmp_path, latest_sche
     db = connect(str(target))
     assert db.execute("SELECT count(*) FROM wards").fetchone()[0] == 126
     assert dbmod.latest_migration(db) == latest_schema
+
+
+def test_ids_are_time_ordered_uuid7():
+    import uuid
+    from wardkit.ids import new_id
+    ids = [new_id() for _ in range(1000)]
+    assert len(set(ids)) == 1000
+    parsed = [uuid.UUID(i) for i in ids]
+    assert all(u.version == 7 and u.variant == uuid.RFC_4122 for u in parsed)
+    # Millisecond prefix never goes backwards (the random tail orders ids within one ms).
+    assert [i[:13] for i in ids] == sorted(i[:13] for i in ids)

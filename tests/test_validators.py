@@ -390,3 +390,15 @@ def test_dob_from_a_numeric_keypad():
     checked = check_dob("15081990", today=_date(2026, 11, 23))
     assert checked.ok and checked.value == _date(1990, 8, 15)
     assert check_dob("25 03 1987", today=_date(2026, 11, 23)).value == _date(1987, 3, 25)
+
+
+@given(st.sampled_from("35789"), st.text(alphabet="0123456789", min_size=8, max_size=8))
+@settings(max_examples=300)
+def test_mobile_fast_path_agrees_with_phonenumbers(second, rest):
+    """The cached per-prefix validity of 10-digit mobiles equals a full phonenumbers check."""
+    import phonenumbers
+    number = "0" + second + rest
+    full = phonenumbers.is_valid_number(phonenumbers.parse(number, "VN"))
+    checked = check_phone(number)
+    assert checked.ok and checked.value == number
+    assert (checked.warnings == []) is full

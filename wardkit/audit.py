@@ -4,12 +4,12 @@ Rows never copy personal values (names, ID numbers): only ids and small facts in
 `detail`. A trigger in the schema refuses UPDATE and DELETE.
 """
 import json
-import uuid
 
 from flask import has_request_context, request
 from flask_login import current_user
 
 from . import clock
+from .ids import new_id
 
 
 def record(db, action: str, *, entity: str | None = None, entity_id: str | None = None,
@@ -24,7 +24,7 @@ def record(db, action: str, *, entity: str | None = None, entity_id: str | None 
         user_id = current_user.id
     if ward_code is None and has_request_context() and current_user.is_authenticated:
         ward_code = current_user.ward_code
-    row_id = str(uuid.uuid4())
+    row_id = new_id()
     db.table("audit_log").insert({
         "id": row_id,
         "at": clock.now_iso(),

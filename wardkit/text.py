@@ -19,13 +19,20 @@ def clean_line(text: str | None) -> str:
     return unicodedata.normalize("NFC", " ".join(text.split()))
 
 
+_COMBINING_MARKS = re.compile("[\u0300-\u036f]")
+
+
 @functools.lru_cache(maxsize=65536)  # names and streets repeat a lot in a ward
 def fold(text: str | None) -> str:
     """Return `text` folded for search: no diacritics, đ→d, case-folded, one line."""
     decomposed = unicodedata.normalize("NFD", clean_line(text))
-    bare = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+    # Vietnamese marks are all in U+0300-U+036F: a regex drops them at C speed; any other
+    # nonspacing mark left goes through the slow per-character filter.
+    bare = _COMBINING_MARKS.sub("", decomposed).replace("đ", "d").replace("Đ", "D")
+    if not bare.isascii():
+        bare = "".join(ch for ch in bare if unicodedata.category(ch) != "Mn")
     # A stray mark after a space leaves a double space behind: collapse again.
-    return " ".join(bare.replace("đ", "d").replace("Đ", "D").casefold().split())
+    return " ".join(bare.casefold().split())
 
 
 def split_name(full_name: str | None) -> tuple[str, str, str]:
@@ -111,6 +118,13 @@ def _word_codes(word: str) -> list[list]:
     return tokens
 
 
+@functools.lru_cache(maxsize=16384)  # a few thousand distinct syllables cover a ward
+def _word_key(word: str) -> tuple[str, str]:
+    """Return the (letter codes, tone digits) of one casefolded NFD word."""
+    tokens = _word_codes(word)
+    return "".join(code for code, _ in tokens), "".join(tone for _, tone in tokens)
+
+
 @functools.lru_cache(maxsize=65536)
 def sort_key(full_name: str | None) -> str:
     """Return an ASCII text key that sorts names the Vietnamese way with plain binary
@@ -130,9 +144,9 @@ def sort_key(full_name: str | None) -> str:
         # NFD input give the same key.
         folded = unicodedata.normalize("NFD", unicodedata.normalize("NFD", part).casefold())
         for word in folded.split():
-            tokens = _word_codes(word)
-            if tokens:
-                words.append("".join(code for code, _ in tokens))
-                tones.extend(tone for _, tone in tokens)
+            codes, word_tones = _word_key(word)
+            if codes:
+                words.append(codes)
+                tones.append(word_tones)
         primary.append(_WORD_SEP.join(words))
     return _PART_SEP.join(primary) + _END + "".join(tones)

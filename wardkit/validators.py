@@ -6,6 +6,7 @@ Each `check_*` function returns a `Checked`: the normalised value to store, a ha
 rendered. Rules and sources: docs DOMAIN.md §1 (CCCD), §5 (phones), §7 (names).
 """
 import calendar
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -189,6 +190,13 @@ def check_phone(raw: str | None) -> Checked:
     if _is_blank(raw):
         return Checked()
     compact = normalize_digits(raw).replace("(", "").replace(")", "")
+    if _MOBILE.fullmatch(compact):
+        # The common case, a 10-digit mobile typed with its 0: skip the full parse
+        # (a third of a 100,000-row import's time). Validity depends only on the first
+        # digits in phonenumbers' VN metadata, so it is cached per 5-digit prefix.
+        if _mobile_prefix_valid(compact[:5]):
+            return Checked(value=compact)
+        return Checked(value=compact, warnings=[_unknown_number(compact)])
     if not _PHONE_CHARS.fullmatch(compact):
         return _fail(_l("Enter one phone number using digits only, e.g. 0912 345 678."))
     try:
@@ -208,6 +216,8 @@ def check_phone(raw: str | None) -> Checked:
     value = "0" + national
     if len(national) > 10:   # no Vietnamese number is longer, with or without the 0
         return _fail(_TOO_LONG)
+    if len(national) < 8:    # before the prefix checks: "12345" is just too short
+        return _fail(_TOO_SHORT)
     if national[0] == "0":   # "0912" (too short) or a second trunk 0 ("+84 00…")
         if len(national) < 9:
             return _fail(_TOO_SHORT)
@@ -246,9 +256,24 @@ def check_phone(raw: str | None) -> Checked:
                         "digits, e.g. 0912 345 678."))
     warnings = []
     if not phonenumbers.is_valid_number(number):
-        warnings.append(_l("%(number)s is not in the known list of Vietnamese numbers. Call "
-                           "it or read it back to the resident to make sure.", number=value))
+        warnings.append(_unknown_number(value))
     return Checked(value=value, warnings=warnings)
+
+
+_MOBILE = re.compile(r"0[35789]\d{8}")
+_DIGIT = re.compile(r"\d")
+
+
+@functools.lru_cache(maxsize=4096)
+def _mobile_prefix_valid(prefix: str) -> bool:
+    """Return whether phonenumbers knows 10-digit mobiles starting with `prefix` (5 digits,
+    with the 0) as valid. VN mobile patterns fix at most the first 4 significant digits."""
+    return phonenumbers.is_valid_number(phonenumbers.parse(prefix + "00000", "VN"))
+
+
+def _unknown_number(value: str):
+    return _l("%(number)s is not in the known list of Vietnamese numbers. Call it or read it "
+              "back to the resident to make sure.", number=value)
 
 
 # --------------------------------------------------------------------------------------------
@@ -328,9 +353,7 @@ def check_name(raw: str | None, *, max_length: int = 100, required: bool = True)
     (when `required`), longer than `max_length` characters (counted in NFC). A digit in the
     name is only a warning. An empty optional name gives `Checked(value=None)`.
     """
-    # clean_line normalises before dropping zero-width characters; normalise again in case
-    # one sat between a letter and its combining mark.
-    name = unicodedata.normalize("NFC", clean_line(raw))
+    name = clean_line(raw)  # NFC, invisible characters removed
     if not name:
         if required:
             return _fail(_l("Enter the full name as printed on the ID card."))
@@ -339,7 +362,7 @@ def check_name(raw: str | None, *, max_length: int = 100, required: bool = True)
         return _fail(_l("A name has at most %(max)s characters; this one has %(count)s.",
                         max=max_length, count=len(name)))
     warnings = []
-    if any(ch.isdigit() for ch in name):
+    if _DIGIT.search(name):
         warnings.append(_l("Names rarely contain digits. Check that nothing else was typed "
                            "into the name."))
     return Checked(value=name, warnings=warnings)

@@ -1,7 +1,7 @@
 """SQL for users, their server-side sessions and login attempts."""
-import uuid
 
 from .. import clock
+from ..ids import new_id
 
 
 def get_user_by_username(db, username: str) -> dict | None:
@@ -40,7 +40,7 @@ def create_user(db, *, username: str, password_hash: str, display_name: str, rol
     """Insert a user and return the new row."""
     now = clock.now_iso()
     row = {
-        "id": str(uuid.uuid4()),
+        "id": new_id(),
         "username": username,
         "password_hash": password_hash,
         "display_name": display_name,

@@ -1,8 +1,8 @@
 """SQL for residential groups. Every function is scoped to one ward."""
 import re
-import uuid
 
 from .. import clock
+from ..ids import new_id
 
 
 def list_groups(db, ward_code: str) -> list[dict]:
@@ -52,7 +52,7 @@ def create_group(db, *, ward_code: str, name: str, cluster: str | None, target_a
     """Insert a group and return the new row."""
     now = clock.now_iso()
     row = {
-        "id": str(uuid.uuid4()), "ward_code": ward_code, "name": name, "cluster": cluster,
+        "id": new_id(), "ward_code": ward_code, "name": name, "cluster": cluster,
         "target_adults": target_adults, "created_at": now, "updated_at": now,
         "updated_by": by, "deleted_at": None,
     }

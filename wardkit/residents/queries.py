@@ -5,10 +5,10 @@ Writes here do not open transactions; callers wrap them in `db.write()`.
 """
 import re
 import secrets
-import uuid
 from datetime import date
 
 from .. import clock
+from ..ids import new_id
 from ..text import clean_line, fold, sort_key
 
 PAGE_SIZE = 50
@@ -36,7 +36,7 @@ def _household_row(fields: dict, *, ward_code: str, by: str | None, now: str) ->
     """Return the full households row (address, folded address, fresh QR token)."""
     address = format_address(fields["house_number"], fields.get("lane"), fields["street"])
     return {
-        "id": str(uuid.uuid4()), "ward_code": ward_code, "group_id": fields["group_id"],
+        "id": new_id(), "ward_code": ward_code, "group_id": fields["group_id"],
         "house_number": fields["house_number"], "lane": fields.get("lane"),
         "street": fields["street"], "cluster": fields.get("cluster"), "address": address,
         "address_folded": fold(address), "reference": new_reference(),
@@ -141,7 +141,7 @@ def _resident_row(fields: dict, *, ward_code: str, household_id: str, by: str | 
     row = {k: fields.get(k) for k in RESIDENT_FIELDS}
     row.update(_derived(fields))
     row.update({
-        "id": str(uuid.uuid4()), "ward_code": ward_code, "household_id": household_id,
+        "id": new_id(), "ward_code": ward_code, "household_id": household_id,
         "is_born_abroad": int(bool(fields.get("is_born_abroad"))),
         "needs_home_support": int(bool(fields.get("needs_home_support"))),
         "ihanoi_status": fields.get("ihanoi_status") or "unknown",
