@@ -175,10 +175,10 @@ def m0004_residents(db):
             deleted_at TEXT
         );
         CREATE INDEX residents_household ON residents (household_id);
-        CREATE INDEX residents_ward_sort ON residents (ward_code, sort_key, id, fts_rowid);
+        -- Name order within a ward, covering the search walk and the live count.
+        CREATE INDEX residents_ward_sort
+            ON residents (ward_code, sort_key, id, fts_rowid, deleted_at);
         CREATE INDEX residents_ward_name_dob ON residents (ward_code, name_folded, dob);
-        -- Counting a ward's live residents without reading the table.
-        CREATE INDEX residents_ward_live ON residents (ward_code) WHERE deleted_at IS NULL;
         -- One live person per CCCD in a ward: the duplicate check, enforced by the schema too.
         CREATE UNIQUE INDEX residents_ward_cccd ON residents (ward_code, cccd)
             WHERE cccd IS NOT NULL AND deleted_at IS NULL;

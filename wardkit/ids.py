@@ -1,7 +1,6 @@
 """Record ids: UUIDs made where the row is born, so rows from two machines never collide."""
 import os
 import time
-import uuid
 
 
 def new_id() -> str:
@@ -19,4 +18,5 @@ def new_id() -> str:
     value |= ((rand >> 62) & 0xFFF) << 64         # rand_a: 12 bits
     value |= 0b10 << 62                           # RFC 4122 variant
     value |= rand & ((1 << 62) - 1)               # rand_b: 62 bits
-    return str(uuid.UUID(int=value))
+    h = f"{value:032x}"  # formatted by hand: uuid.UUID() costs more than the rest
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"

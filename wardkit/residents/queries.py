@@ -137,18 +137,25 @@ def _next_fts_rowid(db) -> int:
 
 def _resident_row(fields: dict, *, ward_code: str, household_id: str, by: str | None,
                   now: str) -> dict:
-    """Return the full residents row for validated `fields`."""
-    row = {k: fields.get(k) for k in RESIDENT_FIELDS}
-    row.update(_derived(fields))
-    row.update({
+    """Return the full residents row for validated `fields` (one dict literal: this runs
+    100,000 times in an import)."""
+    name = clean_line(fields["full_name"])
+    dob = fields["dob"]
+    basis = fields.get("lawful_basis")
+    return {
         "id": new_id(), "ward_code": ward_code, "household_id": household_id,
+        "full_name": name, "name_folded": fold(name), "sort_key": sort_key(name),
+        "dob": dob.isoformat() if isinstance(dob, date) else dob,
+        "gender": fields.get("gender"), "cccd": fields.get("cccd"),
         "is_born_abroad": int(bool(fields.get("is_born_abroad"))),
+        "phone": fields.get("phone"), "relation": fields.get("relation"),
         "needs_home_support": int(bool(fields.get("needs_home_support"))),
+        "support_reason": fields.get("support_reason"),
         "ihanoi_status": fields.get("ihanoi_status") or "unknown",
-        "consent_at": now if str(fields.get("lawful_basis", "")).startswith("consent") else None,
+        "lawful_basis": basis,
+        "consent_at": now if basis and basis.startswith("consent") else None,
         "created_at": now, "updated_at": now, "updated_by": by, "deleted_at": None,
-    })
-    return row
+    }
 
 
 def create_resident(db, *, ward_code: str, household_id: str, fields: dict,

@@ -1,0 +1,738 @@
+"""Vehicle and driver's-licence checks: plates, chassis and engine numbers, licence numbers
+and licence classes (DOMAIN.md §2 plates, §3 licences, §4 registration data).
+
+Pure domain layer for issue 4 (assisted data declarations): no database, no request. Like
+`wardkit.validators`, each `check_*` function returns a `Checked`: the normalised value to
+store, a hard `error` (nothing may be saved) or `warnings` the officer must confirm. Messages
+are lazy (`lazy_gettext`). No `check_*` function raises for any string argument.
+"""
+import re
+import unicodedata
+from collections import namedtuple
+from datetime import date, datetime
+
+from flask_babel import lazy_gettext as _l
+
+from .text import clean_line, fold
+from .validators import Checked, normalize_digits
+
+
+def _fail(message) -> Checked:
+    return Checked(value=None, error=message)
+
+
+# For a value that is not a string at all (a caller's mistake, never a typed value).
+_NOT_TEXT = _l("Type this as text, as printed on the document.")
+
+
+def _is_blank(raw) -> bool:
+    return raw is None or (isinstance(raw, str) and not clean_line(raw))
+
+
+def _dmy(d: date) -> str:
+    return f"{d.day:02d}/{d.month:02d}/{d.year}"
+
+
+# Vehicle types offered by the declaration form. Cars and trucks carry car plates; the four
+# two-wheeler types carry motorbike plates; "other" (trailers, tractors, …) may carry either.
+VEHICLE_TYPES = ("car", "motorcycle", "moped", "electric_motorcycle", "electric_moped",
+                 "truck", "other")
+_CAR_TYPES = {"car", "truck"}
+_BIKE_TYPES = {"motorcycle", "moped", "electric_motorcycle", "electric_moped"}
+
+_VEHICLE_LABELS = {
+    "car": _l("a car"), "truck": _l("a truck"), "motorcycle": _l("a motorbike"),
+    "moped": _l("a moped"), "electric_motorcycle": _l("an electric motorbike"),
+    "electric_moped": _l("an electric moped"), "other": _l("another kind of vehicle"),
+}
+
+
+def _unknown_vehicle_type() -> Checked:
+    return _fail(_l("Choose the type of vehicle from the list first."))
+
+
+# --------------------------------------------------------------------------------------------
+# Licence plates (DOMAIN.md §2)
+
+HANOI_PLATE_CODES = frozenset({"29", "30", "31", "32", "33", "40"})   # §2.3
+CENTRAL_PLATE_CODE = "80"   # registered centrally by the MPS Traffic Police Department (§2.3)
+S20 = "ABCDEFGHKLMNPSTUVXYZ"   # civil series letters (24/2023 Art. 37(5)); S11 ⊂ S20
+S11 = "ABCDEFGHKLM"            # blue (state) plates: same text, only the colour differs
+NEVER_USED_LETTERS = "IJOQW"   # never civil series letters (§2.2); R is for trailers only
+
+# Plate kinds (the layout family read from the text, never the engine size, §2.5):
+# "car" (cars, trucks, special series), "motorcycle" (motorbikes, mopeds, electric),
+# "trailer" (R, RM), "foreign" (foreign/diplomatic NG, QT, NN, CV).
+PLATE_KINDS = ("car", "motorcycle", "trailer", "foreign")
+_KINDS_FOR_TYPE = {
+    "car": {"car", "foreign"},
+    "truck": {"car", "trailer", "foreign"},
+    **{t: {"motorcycle", "foreign"} for t in _BIKE_TYPES},
+    "other": set(PLATE_KINDS),
+}
+_KIND_LABELS = {
+    "car": _l("car plate"), "motorcycle": _l("motorbike plate"),
+    "trailer": _l("trailer plate"), "foreign": _l("foreign or diplomatic plate"),
+}
+
+# DOMAIN.md §2.4, applied to the compact form after the two-digit local code. A reading is
+# (kind, legacy, pattern); `s` = series, `n` = order number, `c` = foreign country code.
+# Order numbers of all zeros are never issued (000.01–999.99; 0000 / 000 likewise).
+_L = f"[{S20}]"
+_N5 = r"(?!00000)\d{5}"
+_N4 = r"(?!0000)\d{4}"
+_N3 = r"(?!000)\d{3}"
+_PLATE_FORMS = [
+    # Car, white/yellow/blue (2010+): 29A-123.45
+    ("car", False, rf"(?P<s>{_L})(?P<n>{_N5})"),
+    # Car, legacy 4-digit (3-digit also exists): 29A-1234
+    ("car", True, rf"(?P<s>{_L})(?P<n>{_N4}|{_N3})"),
+    # Car, special series (LD, DA ✅; KT, MK, TĐ, HC, CD ⚠️): 29LD-123.45
+    ("car", False, rf"(?P<s>LD|DA|KT|MK|TĐ|HC|CD)(?P<n>{_N5})"),
+    # Trailers and semi-trailers: R (✅), RM (⚠️); older R plates may be 3/4-digit
+    ("trailer", False, rf"(?P<s>R|RM)(?P<n>{_N5})"),
+    ("trailer", True, rf"(?P<s>R)(?P<n>{_N4}|{_N3})"),
+    # Motorcycle 2023+ two letters, and mopeds <50 cc before Aug 2023: 29-HA 002.33
+    ("motorcycle", False, rf"(?P<s>{_L}{{2}})(?P<n>{_N5})"),
+    ("motorcycle", True, rf"(?P<s>{_L}{{2}})(?P<n>{_N4})"),
+    # Motorcycle letter + digit (blue state plates, and 50–175 cc before Aug 2023)
+    ("motorcycle", False, rf"(?P<s>{_L}[1-9])(?P<n>{_N5})"),
+    ("motorcycle", True, rf"(?P<s>{_L}[1-9])(?P<n>{_N4})"),
+    # Electric motorbike, older rules: 29-MĐ1 013.53 (and 29-MĐ 123.45)
+    ("motorcycle", False, rf"(?P<s>MĐ[1-9]?)(?P<n>{_N5})"),
+    # Foreign / diplomatic: 80-011-NG-01
+    ("foreign", False, r"(?P<c>\d{3})(?P<s>NG|QT|NN|CV)(?P<n>(?!0+$)\d{2,3})"),
+]
+_PLATE_RES = [(kind, legacy, re.compile(p)) for kind, legacy, p in _PLATE_FORMS]
+# The same forms with all-zero order numbers allowed: only to explain a refusal.
+_ZERO_RES = [(kind, legacy, re.compile(re.sub(r"\(\?!0\+?\$?\)|\(\?!0+\)", "", p)))
+             for kind, legacy, p in _PLATE_FORMS]
+
+_Reading = namedtuple("_Reading", "kind legacy series number country")
+
+# Separators a plate may be typed with; everything else but letters and digits is refused.
+_PLATE_SEPARATORS = set(" .,-·_\u2010\u2011\u2012\u2013\u2014\u2015\u2212")
+_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
+_PLATE_LETTERS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZĐ")
+_ASCII_DIGITS = set("0123456789")
+_PLATE_EXAMPLES = "29A-123.45, 29-HA 002.33"
+
+
+def _plate_text(raw: str) -> str:
+    """Return `raw` as typed, normalised for display: NFKC, upper-case, one line, single
+    spaces, dashes unified, Icelandic Ð (a look-alike) read as Đ."""
+    text = unicodedata.normalize("NFKC", raw).translate(_ZERO_WIDTH)
+    text = clean_line(text).upper().replace("\u00d0", "Đ")
+    text = re.sub("[\u2010-\u2015\u2212]", "-", text)
+    return unicodedata.normalize("NFC", text)
+
+
+def _tokenise_plate(text: str):
+    """Return (compact, separator positions in the compact string, first bad character)."""
+    compact, seps = [], set()
+    for ch in text:
+        if ch in _PLATE_SEPARATORS:
+            seps.add(len(compact))
+        elif ch in _PLATE_LETTERS or ch in _ASCII_DIGITS:
+            compact.append(ch)
+        else:
+            return "", set(), ch
+    compact = "".join(compact)
+    return compact, {p for p in seps if 0 < p < len(compact)}, None
+
+
+def _readings(compact: str, res=_PLATE_RES) -> list:
+    """Return every reading of `compact` (local code + rest) allowed by DOMAIN.md §2.4."""
+    rest = compact[2:]
+    if re.fullmatch(r"MD[1-9]\d{5}", rest):   # ASCII D for Đ (keyboards, OCR, §2.5)
+        rest = "MĐ" + rest[2:]
+    found = []
+    for kind, legacy, regex in res:
+        if m := regex.fullmatch(rest):
+            found.append(_Reading(kind, legacy, m["s"], m["n"],
+                                  m["c"] if kind == "foreign" else None))
+    return found
+
+
+def _number_display(number: str) -> str:
+    return f"{number[:3]}.{number[3:]}" if len(number) == 5 else number
+
+
+def _display(loc: str, r: _Reading) -> str:
+    """Return the canonical printed form: 29A-123.45, 29-HA 002.33, 80-011-NG-01."""
+    if r.kind == "foreign":
+        return f"{loc}-{r.country}-{r.series}-{r.number}"
+    if r.kind == "motorcycle":
+        return f"{loc}-{r.series} {_number_display(r.number)}"
+    return f"{loc}{r.series}-{_number_display(r.number)}"
+
+
+def _allowed_separators(r: _Reading) -> set:
+    """Compact positions where typing a separator fits reading `r`."""
+    if r.kind == "foreign":
+        return {2, 5, 5 + len(r.series)}
+    start = 2 + len(r.series)
+    return {2, start} | ({start + 3} if len(r.number) == 5 else set())
+
+
+def _canonical_separators(r: _Reading) -> set:
+    """Compact positions of the separators in the canonical display of `r`."""
+    if r.kind == "motorcycle":
+        return _allowed_separators(r)
+    return _allowed_separators(r) - ({2} if r.kind != "foreign" else set())
+
+
+def check_plate(raw: str | None, *, vehicle_type: str | None = None,
+                today: date | None = None) -> Checked:
+    """Check a licence plate as typed (optional field).
+
+    Returns `Checked(value=None)` for empty input. Otherwise `value` is a dict:
+    `plate` (as typed, normalised for display: NFKC, upper-case, single spaces),
+    `compact` (letters and digits only, e.g. "29HA00233"; Đ kept), `display` (canonical
+    printed form, e.g. "29-HA 002.33"), `province_code` ("29"), `series` ("HA"),
+    `number` (order digits, "00233"), `country_code` (foreign plates only, else None),
+    `kind` ("car", "motorcycle", "trailer" or "foreign": the plate layout, never the engine
+    size) and `legacy` (True for 3/4-digit plates, still legal).
+
+    Accepts the forms of DOMAIN.md §2.4. Errors: characters other than letters, digits,
+    spaces, dots and dashes; no two-digit local code or one below 11 (00 is never issued);
+    letters never used on plates (I, J, O, Q, W); an all-zero order number (000.00); a
+    plate whose layout does not fit `vehicle_type`; a compact form that reads as both a car
+    and a motorbike plate (29B11234, 29LD12345) when neither `vehicle_type` nor the typed
+    dashes and dots decide. Warnings: a local code outside Hanoi (29–33, 40; 80 has its
+    own message), separators typed where the reading has none, an MĐ (electric) plate on a
+    vehicle not recorded as electric.
+
+    `vehicle_type` is one of VEHICLE_TYPES or None; another value gives an error. `today`
+    is accepted for a stable signature; no current rule depends on the date.
+    """
+    if vehicle_type == "":
+        vehicle_type = None
+    if vehicle_type is not None and vehicle_type not in VEHICLE_TYPES:
+        return _unknown_vehicle_type()
+    if not isinstance(raw, str) or _is_blank(raw):
+        return Checked() if _is_blank(raw) else _fail(_NOT_TEXT)
+    typed = _plate_text(raw)
+    compact, seps, bad = _tokenise_plate(typed)
+    if bad is not None:
+        return _fail(_l("A plate has only letters, digits, dashes and dots. Remove "
+                        "“%(char)s” and type the plate as printed, e.g. %(examples)s.",
+                        char=bad, examples=_PLATE_EXAMPLES))
+    if not re.fullmatch(r"\d\d\D.*|\d{5}.*", compact):
+        return _fail(_l("A plate starts with the two-digit local code and then the series, "
+                        "e.g. %(examples)s. Type it as printed.", examples=_PLATE_EXAMPLES))
+    loc = compact[:2]
+    if int(loc) < 11:
+        return _fail(_l("%(code)s is not a local code: plate codes run from 11 to 99 "
+                        "(Hanoi: 29–33 and 40). Check the first two digits.", code=loc))
+    readings = _readings(compact)
+    allowed = readings
+    if vehicle_type is not None:
+        allowed = [r for r in readings if r.kind in _KINDS_FOR_TYPE[vehicle_type]]
+    if not allowed:
+        if readings:
+            r = readings[0]
+            return _fail(_l("%(display)s is a %(kind)s, but the vehicle is recorded as "
+                            "%(vehicle)s. Check the plate and the vehicle type.",
+                            display=_display(loc, r), kind=_KIND_LABELS[r.kind],
+                            vehicle=_VEHICLE_LABELS[vehicle_type]))
+        return _fail(_explain_bad_plate(compact))
+    if len(allowed) > 1:   # a car and a motorbike reading: let the typed layout decide
+        fitting = [r for r in allowed if seps <= _allowed_separators(r)]
+        if len(fitting) > 1:
+            fitting = [r for r in fitting if seps == _canonical_separators(r)]
+        elif not fitting and seps:   # none fits: the one most separators fit (warned below)
+            best = max(len(seps & _allowed_separators(r)) for r in allowed)
+            fitting = [r for r in allowed if len(seps & _allowed_separators(r)) == best]
+        if len(fitting) != 1:
+            first, second = allowed[0], allowed[1]
+            return _fail(_l("%(plate)s can be read as a %(kind1)s (%(display1)s) or as a "
+                            "%(kind2)s (%(display2)s). Choose the vehicle type, or type the "
+                            "plate exactly as printed, with its dash and dot.",
+                            plate=typed, kind1=_KIND_LABELS[first.kind],
+                            display1=_display(loc, first), kind2=_KIND_LABELS[second.kind],
+                            display2=_display(loc, second)))
+        allowed = fitting
+    reading = allowed[0]
+    display = _display(loc, reading)
+    warnings = []
+    if not seps <= _allowed_separators(reading):
+        warnings.append(_l("Read as the %(kind)s %(display)s, but it was typed as "
+                           "%(plate)s. Check it against the plate.",
+                           kind=_KIND_LABELS[reading.kind], display=display, plate=typed))
+    if loc == CENTRAL_PLATE_CODE:
+        warnings.append(_l("Code 80 means the vehicle was registered centrally by the "
+                           "Traffic Police Department, not by Hanoi police. That is common "
+                           "in Hanoi; check the registration certificate."))
+    elif loc not in HANOI_PLATE_CODES:
+        warnings.append(_l("The plate code %(code)s is not a Hanoi code (29–33, 40): the "
+                           "vehicle was registered in another province. It can still be "
+                           "recorded; check the registration certificate.", code=loc))
+    if (reading.series.startswith("MĐ") and vehicle_type is not None
+            and not vehicle_type.startswith("electric")):
+        warnings.append(_l("MĐ plates were issued to electric motorbikes, but the vehicle is "
+                           "recorded as %(vehicle)s. Check the vehicle type.",
+                           vehicle=_VEHICLE_LABELS[vehicle_type]))
+    value = {
+        "plate": typed,
+        "compact": loc + (reading.country or "") + reading.series + reading.number,
+        "display": display,
+        "province_code": loc,
+        "series": reading.series,
+        "number": reading.number,
+        "country_code": reading.country,
+        "kind": reading.kind,
+        "legacy": reading.legacy,
+    }
+    return Checked(value=value, warnings=warnings)
+
+
+def _explain_bad_plate(compact: str):
+    """Return the most specific message for a compact string with no valid reading."""
+    rest = compact[2:]
+    letters = re.match(r"[A-ZĐ]*", rest)[0]
+    for letter in letters:
+        if letter in NEVER_USED_LETTERS:
+            if letter in "OQ":
+                return _l("Plates never use the letter %(letter)s. If it is a zero, type the "
+                          "digit 0.", letter=letter)
+            if letter == "I":
+                return _l("Plates never use the letter I. If it is a one, type the digit 1.")
+            return _l("Plates never use the letter %(letter)s. Check the letters against "
+                      "the plate.", letter=letter)
+    if re.search(r"[OQI]", rest[len(letters):]):
+        return _l("The number on a plate has only digits. Type 0 (zero) for O and 1 (one) "
+                  "for I.")
+    if _readings(compact, _ZERO_RES):
+        return _l("No plate has the number 000.00: numbers start at 000.01. Check the last "
+                  "digits.")
+    if re.fullmatch(r"[A-ZĐ]+\d+", rest):
+        digits = rest[len(letters):]
+        known_series = (letters in S20 + "R" if len(letters) == 1 else
+                        len(letters) == 2 and (all(ch in S20 for ch in letters)
+                                               or letters in ("MĐ", "TĐ", "RM")))
+        if known_series:
+            return _l("A plate ends with 5 digits (123.45), or 4 on older plates; this one "
+                      "has %(count)s. Check the number.", count=len(digits))
+        return _l("%(series)s is not a series used on plates. Check the letters against the "
+                  "plate.", series=letters)
+    return _l("%(plate)s is not a plate number. Type it as printed, e.g. %(examples)s.",
+              plate=compact, examples=_PLATE_EXAMPLES)
+
+
+# --------------------------------------------------------------------------------------------
+# Chassis (VIN / frame) and engine numbers (DOMAIN.md §4.3)
+
+VIN_LENGTH = 17
+FRAME_MIN, FRAME_MAX = 5, 25
+_CODE_NOISE = re.compile(r"[\s.*\-\u2010-\u2015\u2212]+")   # spaces, dots, dashes, stamp stars
+_VIN_LOOKALIKES = {"I": "1", "O": "0", "Q": "0"}
+
+
+def _code_text(raw: str) -> str:
+    text = unicodedata.normalize("NFKC", raw).translate(_ZERO_WIDTH)
+    return _CODE_NOISE.sub("", clean_line(text).upper())
+
+
+def _bad_code_char(code: str):
+    return next((ch for ch in code if not ("A" <= ch <= "Z" or "0" <= ch <= "9")), None)
+
+
+def check_vin(raw: str | None, *, vehicle_type: str | None = None) -> Checked:
+    """Check a chassis number (số khung) (optional field).
+
+    Returns `Checked(value=None)` for empty input; otherwise the number upper-cased with
+    spaces, dots, dashes and stamp stars (*) removed. Only ASCII letters and digits are
+    allowed. Cars and trucks carry a 17-character VIN without I, O or Q: another length, or
+    one of those letters, is an error (the message offers the digit it probably is).
+    Motorbike frame numbers (and those of "other" or unknown vehicles) are free strings of
+    5–25 characters; a 17-character one containing I, O or Q only gets a warning.
+    `vehicle_type` is one of VEHICLE_TYPES or None; another value gives an error.
+    """
+    if vehicle_type == "":
+        vehicle_type = None
+    if vehicle_type is not None and vehicle_type not in VEHICLE_TYPES:
+        return _unknown_vehicle_type()
+    if not isinstance(raw, str) or _is_blank(raw):
+        return Checked() if _is_blank(raw) else _fail(_NOT_TEXT)
+    code = _code_text(raw)
+    if (bad := _bad_code_char(code)) is not None:
+        return _fail(_l("A chassis number has only letters and digits. Remove “%(char)s” "
+                        "and copy it again from the registration certificate.", char=bad))
+    lookalikes = [ch for ch in code if ch in _VIN_LOOKALIKES]
+    suggestion = "".join(_VIN_LOOKALIKES.get(ch, ch) for ch in code)
+    if vehicle_type in _CAR_TYPES:
+        if len(code) != VIN_LENGTH:
+            return _fail(_l("A car's chassis number (VIN) has 17 characters; this one has "
+                            "%(count)s. Copy it again from the registration certificate.",
+                            count=len(code)))
+        if lookalikes:
+            letter = lookalikes[0]
+            return _fail(_l("A VIN never uses the letter %(letter)s, so it is not mixed up "
+                            "with the digit %(digit)s. It is almost certainly the digit: "
+                            "%(suggestion)s. Check it against the certificate.",
+                            letter=letter, digit=_VIN_LOOKALIKES[letter],
+                            suggestion=suggestion))
+        return Checked(value=code)
+    if not FRAME_MIN <= len(code) <= FRAME_MAX:
+        return _fail(_l("A frame number has %(min)s to %(max)s letters and digits; this one "
+                        "has %(count)s. Copy it again from the registration certificate.",
+                        min=FRAME_MIN, max=FRAME_MAX, count=len(code)))
+    warnings = []
+    if len(code) == VIN_LENGTH and lookalikes:
+        warnings.append(_l("This looks like a 17-character VIN, which never uses the letters "
+                           "I, O or Q. Check whether it should read %(suggestion)s.",
+                           suggestion=suggestion))
+    return Checked(value=code, warnings=warnings)
+
+
+def check_engine_no(raw: str | None) -> Checked:
+    """Check an engine number (số máy) (optional field).
+
+    Returns `Checked(value=None)` for empty input; otherwise the number upper-cased with
+    spaces, dots, dashes and stamp stars (*) removed: a free string of 5–25 ASCII letters
+    and digits. Errors: other characters, or a length outside 5–25.
+    """
+    if not isinstance(raw, str) or _is_blank(raw):
+        return Checked() if _is_blank(raw) else _fail(_NOT_TEXT)
+    code = _code_text(raw)
+    if (bad := _bad_code_char(code)) is not None:
+        return _fail(_l("An engine number has only letters and digits. Remove “%(char)s” "
+                        "and copy it again from the registration certificate.", char=bad))
+    if not FRAME_MIN <= len(code) <= FRAME_MAX:
+        return _fail(_l("An engine number has %(min)s to %(max)s letters and digits; this "
+                        "one has %(count)s. Copy it again from the registration "
+                        "certificate.", min=FRAME_MIN, max=FRAME_MAX, count=len(code)))
+    return Checked(value=code)
+
+
+# --------------------------------------------------------------------------------------------
+# Driver's licence number (DOMAIN.md §3.4)
+
+LICENCE_NUMBER_LENGTH = 12
+PAPER_MIN, PAPER_MAX = 6, 20
+
+
+def check_licence_number(raw: str | None, *, paper: bool = False) -> Checked:
+    """Check a driver's-licence number (optional field).
+
+    Returns `Checked(value=None)` for empty input; otherwise `value` is a dict
+    `{"number": str, "paper": bool, "needs_exchange": bool}`.
+    PET card (default): exactly 12 digits after removing spaces, dots and dashes, kept as a
+    string with its leading zeros; anything else is an error. Old paper licence
+    (`paper=True`): 6–20 letters (A–Z, Đ) and digits, upper-cased, separators removed;
+    `needs_exchange` is True and a warning asks the officer to advise a PET exchange.
+    """
+    if not isinstance(raw, str) or _is_blank(raw):
+        return Checked() if _is_blank(raw) else _fail(_NOT_TEXT)
+    if paper:
+        number = normalize_digits(clean_line(raw)).upper().replace("/", "")
+        number = number.replace("\u00d0", "Đ")
+        bad = next((ch for ch in number
+                    if not ("A" <= ch <= "Z" or "0" <= ch <= "9" or ch == "Đ")), None)
+        if bad is not None:
+            return _fail(_l("A licence number has only letters and digits. Remove "
+                            "“%(char)s”.", char=bad))
+        if not PAPER_MIN <= len(number) <= PAPER_MAX:
+            return _fail(_l("An old paper licence number has %(min)s to %(max)s letters and "
+                            "digits; this one has %(count)s. Read it again from the licence.",
+                            min=PAPER_MIN, max=PAPER_MAX, count=len(number)))
+        warnings = [_l("This is an old paper licence. Advise the resident to exchange it for "
+                       "a PET card: paper licences cannot be linked to VNeID.")]
+        if number.isdigit() and len(number) == LICENCE_NUMBER_LENGTH:
+            warnings.append(_l("A 12-digit number is what a PET card shows. If the licence "
+                               "is a plastic card, untick “paper licence”."))
+        return Checked(value={"number": number, "paper": True, "needs_exchange": True},
+                       warnings=warnings)
+    number = normalize_digits(clean_line(raw))
+    if not number.isascii() or not number.isdigit():
+        return _fail(_l("A PET licence number has only digits. Check for a letter O or I "
+                        "typed instead of 0 or 1. If it is an old paper licence, tick "
+                        "“paper licence”."))
+    if len(number) != LICENCE_NUMBER_LENGTH:
+        return _fail(_l("A PET licence number has 12 digits; this one has %(count)s. Read it "
+                        "again from the card, keeping any zeros at the start.",
+                        count=len(number)))
+    return Checked(value={"number": number, "paper": False, "needs_exchange": False})
+
+
+# --------------------------------------------------------------------------------------------
+# Licence classes (DOMAIN.md §3.1–§3.3)
+
+# Law 36/2024/QH15: classes printed on licences issued from this date (earlier: old table).
+LAW_2024_EFFECTIVE = date(2025, 1, 1)
+NEW_CLASSES = ("A1", "A", "B1", "B", "C1", "C", "D1", "D2", "D",
+               "BE", "C1E", "CE", "D1E", "D2E", "DE")
+OLD_CLASSES = ("A1", "A2", "A3", "A4", "B1", "B2", "C", "D", "E", "FB2", "FC", "FD", "FE")
+OLD_B1_AUTOMATIC = "B1 số tự động"   # the old B1 for automatic cars (printed label)
+
+# §3.3: old class -> (new class or None, restriction note or None).
+OLD_TO_NEW = {
+    "A1": ("A", "A (<175 cm³ or <14 kW)"),
+    "A2": ("A", None),
+    "A3": ("B1", None),
+    "A4": (None, "no longer a driving licence: special-purpose-machinery certificate "
+                 "(tractors ≤1,000 kg) plus a traffic-law certificate"),
+    OLD_B1_AUTOMATIC: ("B", "B (automatic only)"),
+    "B1": ("B", "B, or C1 plus a machinery certificate (tractors ≤3,500 kg)"),
+    "B2": ("B", "B, or C1 plus a machinery certificate (tractors ≤3,500 kg)"),
+    "C": ("C", "C plus a machinery certificate (>3,500 kg)"),
+    "D": ("D2", "D2 plus a certificate"),
+    "E": ("D", "D plus a certificate"),
+    # DOMAIN.md: "mapped to the E-suffixed classes (text truncated ⚠️)". Inferred from the
+    # base classes (B2→B, C→C, D→D2, E→D); check the exchanged card.
+    "FB2": ("BE", "BE (F-class mapping unconfirmed)"),
+    "FC": ("CE", "CE (F-class mapping unconfirmed)"),
+    "FD": ("D2E", "D2E (F-class mapping unconfirmed)"),
+    "FE": ("DE", "DE (F-class mapping unconfirmed)"),
+}
+# Art. 57(5): validity from the date of issue, in years (None: no expiry).
+NEW_VALIDITY_YEARS = {"A1": None, "A": None, "B1": None, "B": 10, "C1": 10,
+                      **{c: 5 for c in ("C", "D1", "D2", "D", "BE", "C1E", "CE", "D1E",
+                                        "D2E", "DE")}}
+# Art. 59: minimum age at issue. Old licences use their mapped new class (the old law's ages
+# for A1–A3, B1, B2, C, D, E, F* are the same); A4 has none here.
+MIN_AGE = {**dict.fromkeys(("A1", "A", "B1", "B", "C1"), 18), **dict.fromkeys(("C", "BE"), 21),
+           **dict.fromkeys(("D1", "D2", "C1E", "CE"), 24),
+           **dict.fromkeys(("D", "D1E", "D2E", "DE"), 27)}
+# §3.2: old validity in years (None: no expiry); old B1 is special (until age 55/60).
+OLD_VALIDITY_YEARS = {"A1": None, "A2": None, "A3": None, "A4": 10, "B2": 10,
+                      **{c: 5 for c in ("C", "D", "E", "FB2", "FC", "FD", "FE")}}
+
+_AUTOMATIC = re.compile(r"(?:SO\s*)?TU\s*DONG|AUTOMATIC|AUTO|AT")
+
+
+def _canonical_class(printed: str) -> tuple[str, bool]:
+    """Return (class code, automatic) for a class as typed: "b 2" -> ("B2", False),
+    "B1 số tự động" -> ("B1", True). Unknown text comes back upper-cased and compacted."""
+    text = fold(unicodedata.normalize("NFKC", printed)).upper()
+    text = re.sub(r"^(?:HANG|CLASS)\b\s*", "", text)
+    text = re.sub(r"[()\[\],:;]", " ", text).strip()
+    automatic = False
+    if m := re.fullmatch(r"([A-Z0-9 .\-]*?)[\s.\-]*\b(" + _AUTOMATIC.pattern + r")", text):
+        text, automatic = m[1], True
+    code = re.sub(r"[\s.\-]", "", text)
+    if code == "B11":   # the common name of the old automatic B1
+        code, automatic = "B1", True
+    return code, automatic
+
+
+class _ClassError(Exception):
+    def __init__(self, reason, code):
+        super().__init__(reason, code)
+        self.reason, self.code = reason, code
+
+
+def _classify(printed: str, issued_on: date) -> dict:
+    """Return {licence_class, new_class, note, old_table}; raise _ClassError."""
+    code, automatic = _canonical_class(printed)
+    if not code:
+        raise _ClassError("empty", code)
+    if issued_on < LAW_2024_EFFECTIVE:
+        if code not in OLD_CLASSES or (automatic and code != "B1"):
+            raise _ClassError("new_before" if code in NEW_CLASSES else "unknown", code)
+        label = OLD_B1_AUTOMATIC if automatic else code
+        new_class, note = OLD_TO_NEW[label]
+        return {"licence_class": label, "new_class": new_class, "note": note,
+                "old_table": True}
+    if automatic and code != "B":
+        raise _ClassError("unknown", code)
+    if code not in NEW_CLASSES:
+        raise _ClassError("old_after" if code in OLD_CLASSES else "unknown", code)
+    # Not in DOMAIN.md: a new B printed "automatic" keeps that restriction as a note.
+    return {"licence_class": code + (" automatic" if automatic else ""), "new_class": code,
+            "note": "B (automatic only)" if automatic else None, "old_table": False}
+
+
+def map_licence_class(printed: str, issued_on: date) -> dict:
+    """Return `{"new_class": ..., "note": ...}` for a class as printed on a licence.
+
+    The issue date decides which table applies (DOMAIN.md §3.3): before 1 Jan 2025 the
+    printed class must be an old one (OLD_CLASSES, or B1 "số tự động"/automatic) and is
+    mapped to its new equivalent with a restriction note (old B2 -> B, old A1 -> A
+    "A (<175 cm³ or <14 kW)", old A4 -> new_class None). From 1 Jan 2025 it must be one of
+    NEW_CLASSES and maps to itself (note None). Raise ValueError otherwise.
+    """
+    if isinstance(issued_on, datetime):
+        issued_on = issued_on.date()
+    try:
+        result = _classify(printed, issued_on)
+    except _ClassError as exc:
+        raise ValueError(f"{printed!r} is not a licence class issued on {issued_on} "
+                         f"({exc.reason})") from None
+    return {"new_class": result["new_class"], "note": result["note"]}
+
+
+def _add_years(d: date, years: int) -> date:
+    if d.year + years > date.max.year:
+        return date.max
+    try:
+        return d.replace(year=d.year + years)
+    except ValueError:   # 29 February
+        return d.replace(year=d.year + years, day=28)
+
+
+def licence_expiry(new_class: str, issued_on: date) -> date | None:
+    """Return the expiry date of a licence of a 2024-law class (Art. 57(5)): None for A1, A
+    and B1 (no expiry), issue date + 10 years for B and C1, + 5 years for the others.
+    Raise ValueError for a class not in NEW_CLASSES."""
+    if new_class not in NEW_VALIDITY_YEARS:
+        raise ValueError(f"not a 2024-law licence class: {new_class!r}")
+    years = NEW_VALIDITY_YEARS[new_class]
+    return None if years is None else _add_years(issued_on, years)
+
+
+def _age(born: date, on: date) -> int:
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+def _old_expiry(label: str, issued_on: date, dob, gender) -> tuple[date | None, bool]:
+    """Return (expiry, known) under the old rules (§3.2)."""
+    if label in ("B1", OLD_B1_AUTOMATIC):
+        if dob is None or gender not in ("male", "female"):
+            return None, False
+        # Until age 55 (women) / 60 (men); 10 years if issued over 45 / 50. The two rules
+        # meet exactly at 45 / 50, so the expiry is whichever date is later.
+        until = 55 if gender == "female" else 60
+        return max(_add_years(dob, until), _add_years(issued_on, 10)), True
+    years = OLD_VALIDITY_YEARS[label]
+    return (None if years is None else _add_years(issued_on, years)), True
+
+
+_DATE_DMY = re.compile(r"(\d{1,2})([/.\-])(\d{1,2})\2(\d{4})")
+_DATE_ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
+
+
+def _to_date(value) -> tuple[date | None, bool]:
+    """Return (date or None when blank, ok). Accepts a date, dd/mm/yyyy (also - or .) or
+    ISO yyyy-mm-dd."""
+    if isinstance(value, datetime):
+        return value.date(), True
+    if isinstance(value, date):
+        return value, True
+    if _is_blank(value):
+        return None, True
+    if not isinstance(value, str):
+        return None, False
+    text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", value))
+    if m := _DATE_ISO.fullmatch(text):
+        y, mo, d = int(m[1]), int(m[2]), int(m[3])
+    elif m := _DATE_DMY.fullmatch(text):
+        d, mo, y = int(m[1]), int(m[3]), int(m[4])
+    else:
+        return None, False
+    try:
+        return date(y, mo, d), True
+    except ValueError:
+        return None, False
+
+
+def check_licence(printed_class: str | None, issued_on: date | str | None,
+                  expires_on: date | str | None = None, *, dob: date | None = None,
+                  gender: str | None = None, today: date | None = None) -> Checked:
+    """Check a driver's licence's class and dates (DOMAIN.md §3).
+
+    Dates are `date`s or strings (dd/mm/yyyy or yyyy-mm-dd). Returns a dict value:
+    `licence_class` (as printed, normalised: "B2", "B1 số tự động"), `licence_class_new`
+    (2024-law equivalent, None for old A4), `note` (restriction note or None),
+    `expires_on` (the date given, else the one computed; None if it never expires or is
+    unknown), `never_expires` (bool), `expired` (bool) and `old_table` (True when the issue
+    date is before 1 Jan 2025, so the class was read from the old table).
+
+    Errors: no class, no or unreadable issue date, issued in the future, issued before the
+    date of birth, a class that does not exist on the issue date, expiry before issue.
+    Warnings: expired (recorded, but flagged), a given expiry that disagrees with the rules
+    (old licences keep their old terms: B1 until age 55/60, so `dob` and `gender` — "male"
+    or "female", anything else counts as unknown — are needed to compute it), a holder
+    younger than the class's minimum age on the issue date.
+    """
+    today = _to_date(today)[0] or date.today()
+    if _is_blank(printed_class) or not isinstance(printed_class, str):
+        return _fail(_l("Enter the licence class as printed on the card, e.g. B or A1."))
+    issued, ok = _to_date(issued_on)
+    if issued is None:
+        return _fail(_l("Enter the date of issue as printed on the licence (day/month/year). "
+                        "Class codes changed on 1 January 2025, so the date decides what "
+                        "the class means."))
+    expires, expires_ok = _to_date(expires_on)
+    if not expires_ok:
+        return _fail(_l("Enter the expiry date as day/month/year, e.g. 25/03/2030, or leave "
+                        "it empty."))
+    born, born_ok = _to_date(dob)
+    if not born_ok:
+        born = None   # the resident's record is checked elsewhere
+    if issued > today:
+        return _fail(_l("The date of issue (%(date)s) is in the future. Check the year.",
+                        date=_dmy(issued)))
+    if born is not None and issued < born:
+        return _fail(_l("The licence would have been issued (%(issued)s) before the holder "
+                        "was born. Check the date of issue and the date of birth.",
+                        issued=_dmy(issued)))
+    try:
+        result = _classify(printed_class, issued)
+    except _ClassError as exc:
+        return _fail(_class_error_message(exc, printed_class, issued))
+    new_class = result["new_class"]
+    if result["old_table"]:
+        computed, known = _old_expiry(result["licence_class"], issued, born, gender)
+    else:
+        computed, known = licence_expiry(new_class, issued), True
+    never = known and computed is None
+    warnings = []
+    if expires is not None:
+        if expires < issued:
+            return _fail(_l("The expiry date (%(expires)s) is before the date of issue "
+                            "(%(issued)s). Check both dates.",
+                            expires=_dmy(expires), issued=_dmy(issued)))
+        if never:
+            warnings.append(_l("A class %(cls)s licence has no expiry date, but %(date)s was "
+                               "entered. Check what is printed on the card.",
+                               cls=result["licence_class"], date=_dmy(expires)))
+        elif known and expires != computed:
+            warnings.append(_l("By the rules, a class %(cls)s licence issued on %(issued)s "
+                               "expires on %(computed)s, but %(date)s was entered. Check the "
+                               "date on the card.", cls=result["licence_class"],
+                               issued=_dmy(issued), computed=_dmy(computed),
+                               date=_dmy(expires)))
+        never = False   # the date printed on the card is what counts
+    elif not known:
+        warnings.append(_l("An old B1 licence lasts until the holder is 55 (women) or 60 "
+                           "(men), or 10 years if issued after 45 or 50. Enter the expiry "
+                           "date printed on the card so the app can tell whether it is still "
+                           "valid."))
+    final = expires if expires is not None else computed
+    expired = final is not None and final < today
+    if expired:
+        warnings.append(_l("This licence expired on %(date)s. Record it as it is, and advise "
+                           "the resident to renew it.", date=_dmy(final)))
+    min_age = MIN_AGE.get(new_class) if new_class else None
+    if born is not None and min_age is not None and _age(born, issued) < min_age:
+        warnings.append(_l("The holder was %(age)s when this licence was issued, but class "
+                           "%(cls)s needs at least %(min)s. Check the date of birth, the date "
+                           "of issue and the class.", age=_age(born, issued),
+                           cls=result["licence_class"], min=min_age))
+    return Checked(value={
+        "licence_class": result["licence_class"],
+        "licence_class_new": new_class,
+        "note": result["note"],
+        "expires_on": final,
+        "never_expires": never,
+        "expired": expired,
+        "old_table": result["old_table"],
+    }, warnings=warnings)
+
+
+def _class_error_message(exc: _ClassError, printed: str, issued: date):
+    if exc.reason == "empty":
+        return _l("Enter the licence class as printed on the card, e.g. B or A1.")
+    if exc.reason == "new_before":
+        return _l("%(cls)s is a class of the 2024 law, printed only on licences issued from 1 "
+                  "January 2025. A licence issued on %(date)s shows an old class (A1–A4, B1, "
+                  "B2, C, D, E, FB2, FC, FD, FE). Check the class and the date of issue.",
+                  cls=exc.code, date=_dmy(issued))
+    if exc.reason == "old_after":
+        return _l("%(cls)s is an old class. A licence issued on or after 1 January 2025 shows "
+                  "a new class (A1, A, B1, B, C1, C, D1, D2, D, BE, C1E, CE, D1E, D2E, DE). "
+                  "Check the class and the date of issue.", cls=exc.code)
+    return _l("“%(cls)s” is not a licence class. Type the class as printed on the card, e.g. "
+              "B or A1.", cls=clean_line(printed)[:20])
