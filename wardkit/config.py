@@ -43,6 +43,10 @@ PASSWORD_MAX_LENGTH = 256
 MAX_CONTENT_LENGTH = 20 * 1024 * 1024
 MAX_FORM_PARTS = 1000
 
+# Where uploaded spreadsheets wait between preview and confirm (mode 0700, each file
+# deleted when imported or after an hour). None means instance/imports/.
+IMPORT_DIR = None
+
 # Vietnamese first; English is the second catalogue.
 BABEL_DEFAULT_LOCALE = "vi"
 BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"

@@ -65,7 +65,7 @@ def imports_dir(app=None, *, create: bool = True) -> pathlib.Path:
     """Return (creating it, mode 0700) where uploads wait for confirmation:
     `IMPORT_DIR` when configured (WARDKIT_IMPORT_DIR), else `instance/imports`."""
     app = app or current_app
-    path = pathlib.Path(app.config.get("IMPORT_DIR")
+    path = pathlib.Path(app.config["IMPORT_DIR"]
                         or pathlib.Path(app.instance_path) / "imports")
     if create:
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
