@@ -4,7 +4,7 @@ import pytest
 from wardkit.auth import queries as auth_queries
 from wardkit.groups import queries as group_queries
 
-COMMANDS = ["init-db", "create-user", "seed-demo", "backup", "serve"]
+COMMANDS = ["init-db", "create-user", "seed-demo", "backup", "serve", "import-residents"]
 
 
 @pytest.mark.parametrize("name", COMMANDS)
