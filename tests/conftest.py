@@ -134,3 +134,12 @@ class Auth:
 @pytest.fixture
 def auth(client):
     return Auth(client)
+
+
+@pytest.fixture
+def officer(db, auth):
+    """An officer of ward A (00103), signed in on `client`."""
+    from tests.factories import make_user
+    user = make_user(db, username="an", role="officer")
+    auth.login("an")
+    return user

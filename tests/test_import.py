@@ -37,13 +37,6 @@ def app(db_path, tmp_path):
 
 
 @pytest.fixture
-def officer(db, auth):
-    user = make_user(db, username="an", role="officer")
-    auth.login("an")
-    return user
-
-
-@pytest.fixture
 def group7(db):
     return make_group(db, name="Tổ dân phố số 7")
 

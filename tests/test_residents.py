@@ -13,13 +13,6 @@ HX = {"HX-Request": "true"}
 
 
 @pytest.fixture
-def officer(db, auth):
-    user = make_user(db, username="an", role="officer")
-    auth.login("an")
-    return user
-
-
-@pytest.fixture
 def home(db):
     """A household in ward A with one resident."""
     group = make_group(db, name="Tổ dân phố số 7")
