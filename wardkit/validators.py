@@ -261,6 +261,10 @@ def check_phone(raw: str | None) -> Checked:
 
 
 _MOBILE = re.compile(r"0[35789]\d{8}")
+# Compiled once: an import checks 100,000 dates.
+_SPACES = re.compile(r"\s+")
+_DDMMYYYY = re.compile(r"(\d{2})(\d{2})(\d{4})")
+_YEAR_ONLY = re.compile(r"\d{4}")
 _DIGIT = re.compile(r"\d")
 
 
@@ -302,13 +306,13 @@ def check_dob(raw: str | date | None, *, today: date | None = None) -> Checked:
     if _is_blank(raw):
         return _fail(_l("Enter the date of birth as day/month/year, e.g. %(example)s.",
                         example=_EXAMPLE))
-    text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", raw))
+    text = _SPACES.sub("", unicodedata.normalize("NFKC", raw))
     if m := _ISO.fullmatch(text):
         year, month, day = int(m[1]), int(m[2]), int(m[3])
-    elif m := re.fullmatch(r"(\d{2})(\d{2})(\d{4})", text):
+    elif m := _DDMMYYYY.fullmatch(text):
         # 8 digits: typed on a numeric keypad, which has no "/" (ddmmyyyy).
         day, month, year = int(m[1]), int(m[2]), int(m[3])
-    elif re.fullmatch(r"\d{4}", text):
+    elif _YEAR_ONLY.fullmatch(text):
         return _fail(_l("Only a year was entered. Enter the full date of birth as printed "
                         "on the ID card, e.g. %(example)s.", example=_EXAMPLE))
     elif m := _DMY.fullmatch(text):

@@ -585,6 +585,9 @@ _FORMULA_ADDRESS = _l("The address cannot start with “=”, “+”, “-” o
                       "like a spreadsheet formula.")
 
 
+_SEGMENT_SPLIT = re.compile(r"[,;]")
+
+
 def parse_address(text: str) -> tuple[str, str | None, str]:
     """Split a one-column address into (house_number, lane, street).
 
@@ -603,7 +606,7 @@ def parse_address(text: str) -> tuple[str, str | None, str]:
         raise AddressError(_l("The address is empty. Write it as “Số 12, ngõ 34, Âu Cơ”."))
     if text.startswith(_FORMULA_START):
         raise AddressError(_FORMULA_ADDRESS)
-    segments = [s.strip() for s in re.split(r"[,;]", text) if s.strip()]
+    segments = [s.strip() for s in _SEGMENT_SPLIT.split(text) if s.strip()]
     while len(segments) > 2 and _is_admin(segments[-1]) and \
             _lane_keyword(segments[-2].split()[0]) is None:
         segments.pop()

@@ -59,7 +59,8 @@ def check_resident(raw: dict, *, db=None, ward_code: str | None = None,
                            ("cccd", cccd)):
         if not checked.ok:
             result.error(name_, checked.error)
-        result.warnings.extend((name_, w) for w in checked.warnings)
+        for warning in checked.warnings:
+            result.warnings.append((name_, warning))
     relation = raw.get("relation")
     if relation not in RELATION_VALUES:
         result.error("relation", _l("Choose the relation from the list."))
