@@ -195,3 +195,103 @@ def m0004_residents(db):
         );
         """
     )
+
+
+@migrations(name="0005_declarations")
+def m0005_declarations(db):
+    # Assisted licence and vehicle declarations (issue 4; DESIGN.md "declarations").
+    # A draft may be half-filled (saved as the officer types), so the kind-specific fields
+    # are nullable; what must be filled before leaving draft is checked by
+    # wardkit/declarations/workflow.py, and the schema backs the lawful-basis rule:
+    # only drafts (and needs_fix items being corrected) may lack a lawful basis or, under
+    # consent, the way consent was given (DOMAIN.md §8.3: silence is not consent).
+    # vehicle_type mirrors wardkit.vehicles.VEHICLE_TYPES; licence_class is free text
+    # (as printed, old or new table), licence_class_new one of the 15 classes of 2024.
+    db.executescript(
+        """
+        CREATE TABLE declarations (
+            id TEXT PRIMARY KEY,
+            ward_code TEXT NOT NULL REFERENCES wards(code),
+            resident_id TEXT NOT NULL REFERENCES residents(id),
+            kind TEXT NOT NULL CHECK (kind IN ('licence', 'vehicle')),
+            status TEXT NOT NULL DEFAULT 'draft' CHECK (status IN
+                ('draft', 'recorded', 'submitted', 'verified', 'needs_fix')),
+            lawful_basis TEXT CHECK (lawful_basis IS NULL OR lawful_basis IN
+                ('consent', 'official_duty')),
+            consent_method TEXT CHECK (consent_method IS NULL OR consent_method IN
+                ('verbal', 'written')),
+            recorded_by TEXT NOT NULL,
+            channel TEXT NOT NULL CHECK (channel IN ('home_visit', 'kiosk', 'office')),
+            -- licence
+            licence_no TEXT,
+            licence_class TEXT,
+            licence_class_new TEXT CHECK (licence_class_new IS NULL OR licence_class_new IN
+                ('A1', 'A', 'B1', 'B', 'C1', 'C', 'D1', 'D2', 'D',
+                 'BE', 'C1E', 'CE', 'D1E', 'D2E', 'DE')),
+            issued_on TEXT CHECK (issued_on IS NULL OR date(issued_on) IS issued_on),
+            expires_on TEXT CHECK (expires_on IS NULL OR date(expires_on) IS expires_on),
+            issuing_authority TEXT,
+            is_paper_licence INTEGER NOT NULL DEFAULT 0 CHECK (is_paper_licence IN (0, 1)),
+            needs_exchange INTEGER NOT NULL DEFAULT 0 CHECK (needs_exchange IN (0, 1)),
+            -- vehicle
+            vehicle_type TEXT CHECK (vehicle_type IS NULL OR vehicle_type IN
+                ('car', 'motorcycle', 'moped', 'electric_motorcycle', 'electric_moped',
+                 'truck', 'other')),
+            plate TEXT,
+            plate_compact TEXT,
+            plate_colour TEXT CHECK (plate_colour IS NULL OR plate_colour IN
+                ('white', 'yellow', 'blue')),
+            chassis_no TEXT,
+            engine_no TEXT,
+            brand TEXT,
+            model TEXT,
+            colour TEXT,
+            reg_cert_no TEXT,
+            registered_on TEXT CHECK (registered_on IS NULL
+                OR date(registered_on) IS registered_on),
+            owner_name TEXT,
+            owner_is_resident INTEGER CHECK (owner_is_resident IS NULL
+                OR owner_is_resident IN (0, 1)),
+            situation TEXT CHECK (situation IS NULL OR situation IN
+                ('in_use', 'sold_not_transferred', 'bought_not_transferred',
+                 'lost_stolen', 'scrapped')),
+            -- submission on iHanoi (or why not) and the leader's review
+            submitted_at TEXT,
+            not_submitted_reason TEXT,
+            reviewed_by TEXT,
+            reviewed_at TEXT,
+            review_reason TEXT,
+            is_flagged INTEGER NOT NULL DEFAULT 0 CHECK (is_flagged IN (0, 1)),
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            updated_by TEXT,
+            deleted_at TEXT,
+            CHECK (status IN ('draft', 'needs_fix') OR lawful_basis IS NOT NULL),
+            CHECK (status IN ('draft', 'needs_fix') OR lawful_basis IS NOT 'consent'
+                   OR consent_method IS NOT NULL)
+        );
+        CREATE INDEX declarations_ward_status ON declarations (ward_code, status);
+        CREATE INDEX declarations_resident ON declarations (resident_id);
+        CREATE INDEX declarations_ward_plate ON declarations (ward_code, plate_compact);
+        CREATE INDEX declarations_ward_chassis_engine
+            ON declarations (ward_code, chassis_no, engine_no);
+        CREATE INDEX declarations_ward_licence ON declarations (ward_code, licence_no);
+        CREATE INDEX declarations_recorded_by_status ON declarations (recorded_by, status);
+
+        -- A conflict surfaced for the leader: one row per direction, so each declaration
+        -- lists its own flags. At most one open flag per pair and reason.
+        CREATE TABLE declaration_flags (
+            id TEXT PRIMARY KEY,
+            ward_code TEXT NOT NULL REFERENCES wards(code),
+            declaration_id TEXT NOT NULL REFERENCES declarations(id),
+            other_declaration_id TEXT NOT NULL REFERENCES declarations(id),
+            reason TEXT NOT NULL CHECK (reason IN ('same_plate', 'same_vehicle', 'same_licence')),
+            created_at TEXT NOT NULL,
+            resolved_at TEXT
+        );
+        CREATE UNIQUE INDEX declaration_flags_open
+            ON declaration_flags (declaration_id, other_declaration_id, reason)
+            WHERE resolved_at IS NULL;
+        CREATE INDEX declaration_flags_other ON declaration_flags (other_declaration_id);
+        """
+    )
