@@ -95,6 +95,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     _init_errors(app)
 
     from .auth import views as auth_views
+    from .declarations import views as declaration_views
     from .groups import views as group_views
     from .home import views as home_views
     from .residents import views as resident_views
@@ -104,7 +105,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(home_views.bp)
     app.register_blueprint(group_views.bp)
     app.register_blueprint(resident_views.bp)
+    app.register_blueprint(declaration_views.bp)
     import_views.init_app(app)  # /import blueprint and `flask import-residents`
+    from .declarations.review_views import review_bp
+    app.register_blueprint(review_bp)  # /declarations list, review, export
     auth_views.init_app(app)
     demo.init_app(app)
     serve.init_app(app)

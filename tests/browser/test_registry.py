@@ -312,4 +312,4 @@ def test_refused_field_takes_focus(live_server, page, page_log, registry):
     expect(page.locator(f"#edit-{hung_id}-dob-error")).to_be_visible()
     expect(dob).to_have_attribute("aria-invalid", "true")
     assert_clean(page_log, allow=[(422, f"/residents/{hung_id}/edit")])
-    expect(dob).to_be_focused(timeout=2000)
+    expect(dob).to_be_focused(timeout=5000)

@@ -1,0 +1,292 @@
+"""Declarations, the tablet form: draft on open, autosave, full checks, read-back, record,
+ward scoping and roles (issue 4)."""
+from datetime import date
+
+import pytest
+
+from wardkit.db import write
+from wardkit.declarations import queries as q
+from tests.factories import WARD_A, WARD_B, make_household, make_resident, make_user
+
+MOTORBIKE = {"vehicle_type": "motorcycle", "plate": "29-HA 002.33", "plate_colour": "white",
+             "chassis_no": "RLHJC1234KY000001", "engine_no": "JC12E1234567",
+             "brand": "Honda", "model": "Wave", "situation": "in_use",
+             "lawful_basis": "official_duty", "channel": "home_visit"}
+LICENCE = {"licence_no": "001234567890", "licence_class": "B2", "issued_on": "20/05/2019",
+           "issuing_authority": "Sở GTVT Hà Nội", "lawful_basis": "official_duty",
+           "channel": "home_visit"}
+
+
+@pytest.fixture
+def home(db):
+    household = make_household(db)
+    return {"household": household,
+            "mai": make_resident(db, household, full_name="Phạm Thị Mai",
+                                 dob=date(1985, 6, 1)),
+            "hung": make_resident(db, household, full_name="Nguyễn Văn Hùng",
+                                  gender="male", dob=date(1950, 3, 4))}
+
+
+def start(client, resident, kind="vehicle") -> str:
+    resp = client.get(f"/residents/{resident['id']}/declarations/new?kind={kind}")
+    assert resp.status_code == 303
+    return resp.headers["Location"].rsplit("/", 1)[-1]
+
+
+def row(db, declaration_id, ward=WARD_A):
+    return q.get_declaration(db, ward, declaration_id)
+
+
+def record(auth, declaration_id, data):
+    """Post the form, then confirm the read-back; return both responses."""
+    first = auth.post(f"/declarations/{declaration_id}/record", data)
+    second = auth.post(f"/declarations/{declaration_id}/record", {**data, "confirm": "1"})
+    return first, second
+
+
+def test_new_creates_a_draft_and_redirects(client, db, officer, home):
+    resp = client.get(f"/residents/{home['mai']['id']}/declarations/new?kind=vehicle")
+    assert resp.status_code == 303
+    assert resp.headers["Location"].startswith("/declarations/")
+    declaration_id = resp.headers["Location"].rsplit("/", 1)[-1]
+    stored = row(db, declaration_id)
+    assert stored["status"] == "draft" and stored["kind"] == "vehicle"
+    assert stored["recorded_by"] == officer["id"]
+    page = client.get(resp.headers["Location"])
+    assert page.status_code == 200
+    assert f'hx-post="/declarations/{declaration_id}/draft"' in page.text
+    assert 'hx-trigger="change"' in page.text and 'hx-target="#save-status"' in page.text
+    assert 'name="plate"' in page.text and 'autocomplete="off"' in page.text
+
+
+def test_new_by_post_and_licence_form(client, db, officer, auth, home):
+    resp = auth.post(f"/residents/{home['mai']['id']}/declarations/new?kind=licence")
+    assert resp.status_code == 303
+    page = client.get(resp.headers["Location"])
+    assert 'name="licence_no"' in page.text and 'inputmode="numeric"' in page.text
+    assert 'name="is_paper_licence"' in page.text
+
+
+def test_resident_row_offers_licence_and_vehicle(client, officer, home):
+    page = client.get(f"/households/{home['household']['id']}")
+    assert f"/residents/{home['mai']['id']}/declarations/new?kind=licence" in page.text
+    assert f"/residents/{home['mai']['id']}/declarations/new?kind=vehicle" in page.text
+
+
+def test_autosave_keeps_a_half_filled_form(client, db, officer, auth, home):
+    declaration_id = start(client, home["mai"])
+    resp = auth.post(f"/declarations/{declaration_id}/draft",
+                     {"vehicle_type": "motorcycle", "plate": "29-HA 00", "brand": "Honda",
+                      "registered_on": "05/03/2015", "plate_colour": "purple"},
+                     headers={"HX-Request": "true", "HX-Target": "save-status"})
+    assert resp.status_code == 200
+    assert 'id="save-status"' in resp.text
+    # The connection drops now: what was typed is already in the database.
+    stored = row(db, declaration_id)
+    assert stored["status"] == "draft"
+    assert stored["plate"] == "29-HA 00" and stored["brand"] == "Honda"
+    assert stored["registered_on"] == "2015-03-05"
+    assert stored["plate_colour"] is None   # not one of the colours: dropped, not refused
+    assert stored["plate_compact"] is None
+
+
+def test_autosave_reports_an_unreadable_date(client, db, officer, auth, home):
+    declaration_id = start(client, home["mai"], "licence")
+    resp = auth.post(f"/declarations/{declaration_id}/draft",
+                     {"licence_no": "0012", "issued_on": "31/02/2019"})
+    assert resp.status_code == 200
+    stored = row(db, declaration_id)
+    assert stored["licence_no"] == "0012" and stored["issued_on"] is None
+    assert "Date of issue" in resp.text or "Ngày cấp" in resp.text or "alert-warn" in resp.text
+
+
+def test_record_with_a_bad_plate_is_refused_next_to_the_plate(client, db, officer, auth,
+                                                               home):
+    declaration_id = start(client, home["mai"])
+    resp = auth.post(f"/declarations/{declaration_id}/record",
+                     {**MOTORBIKE, "plate": "29A-00000", "confirm": "1"},
+                     headers={"HX-Request": "true", "HX-Target": "declaration"})
+    assert resp.status_code == 422
+    assert 'id="declaration"' in resp.text and "<html" not in resp.text
+    assert 'id="decl-plate-error"' in resp.text
+    stored = row(db, declaration_id)
+    assert stored["status"] == "draft"
+    assert stored["plate"] == "29A-00000"   # what was typed is kept
+
+
+def test_record_a_motorbike_reads_back_then_records(client, db, officer, auth, home):
+    declaration_id = start(client, home["mai"])
+    first, second = record(auth, declaration_id, MOTORBIKE)
+    assert first.status_code == 200
+    assert 'name="confirm" value="1"' in first.text
+    assert "29-HA 002.33" in first.text
+    assert second.status_code == 303
+    assert second.headers["Location"] == f"/households/{home['household']['id']}"
+    stored = row(db, declaration_id)
+    assert stored["status"] == "recorded"
+    assert stored["plate_compact"] == "29HA00233"
+    assert stored["chassis_no"] == "RLHJC1234KY000001"
+
+
+def test_readback_alone_does_not_record(client, db, officer, auth, home):
+    declaration_id = start(client, home["mai"])
+    resp = auth.post(f"/declarations/{declaration_id}/record", MOTORBIKE)
+    assert resp.status_code == 200
+    assert row(db, declaration_id)["status"] == "draft"
+
+
+def test_confirm_over_htmx_redirects_the_browser(client, db, officer, auth, home):
+    declaration_id = start(client, home["mai"])
+    resp = auth.post(f"/declarations/{declaration_id}/record", {**MOTORBIKE, "confirm": "1"},
+                     headers={"HX-Request": "true", "HX-Target": "declaration"})
+    assert resp.headers["HX-Redirect"] == f"/households/{home['household']['id']}"
+    assert row(db, declaration_id)["status"] == "recorded"
+
+
+def test_old_b2_licence_issued_2019_maps_to_b(client, db, officer, auth, home):
+    declaration_id = start(client, home["mai"], "licence")
+    first, second = record(auth, declaration_id, LICENCE)
+    assert first.status_code == 200, first.text
+    assert second.status_code == 303
+    stored = row(db, declaration_id)
+    assert stored["status"] == "recorded"
+    assert stored["licence_class"] == "B2" and stored["licence_class_new"] == "B"
+    assert stored["issued_on"] == "2019-05-20" and stored["expires_on"] == "2029-05-20"
+    assert stored["licence_no"] == "001234567890"
+
+
+def test_warnings_need_confirming(client, db, officer, auth, home):
+    declaration_id = start(client, home["mai"], "licence")
+    data = {**LICENCE, "licence_no": "HN123456", "is_paper_licence": "y"}
+    resp = auth.post(f"/declarations/{declaration_id}/record", data)
+    assert resp.status_code == 422
+    assert 'name="confirm_warnings"' in resp.text
+    first, second = record(auth, declaration_id, {**data, "confirm_warnings": "y"})
+    assert first.status_code == 200 and second.status_code == 303
+    stored = row(db, declaration_id)
+    assert stored["status"] == "recorded" and stored["needs_exchange"] == 1
+
+
+@pytest.mark.parametrize("data, field", [
+    ({k: v for k, v in MOTORBIKE.items() if k != "lawful_basis"}, "lawful_basis"),
+    ({**MOTORBIKE, "lawful_basis": "consent"}, "consent_method"),
+])
+def test_consent_is_required(client, db, officer, auth, home, data, field):
+    declaration_id = start(client, home["mai"])
+    resp = auth.post(f"/declarations/{declaration_id}/record", {**data, "confirm": "1"})
+    assert resp.status_code == 422
+    assert f'id="decl-{field}-error"' in resp.text
+    assert row(db, declaration_id)["status"] == "draft"
+
+
+def test_missing_required_fields_are_shown(client, db, officer, auth, home):
+    declaration_id = start(client, home["mai"])
+    resp = auth.post(f"/declarations/{declaration_id}/record",
+                     {"lawful_basis": "official_duty", "confirm": "1"})
+    assert resp.status_code == 422
+    for name in ("vehicle_type", "plate", "situation"):
+        assert f'id="decl-{name}-error"' in resp.text, name
+
+
+def test_recorded_declaration_is_no_longer_editable(client, db, officer, auth, home):
+    declaration_id = start(client, home["mai"])
+    record(auth, declaration_id, MOTORBIKE)
+    assert auth.post(f"/declarations/{declaration_id}/draft",
+                     {"brand": "Yamaha"}).status_code == 409
+    assert row(db, declaration_id)["brand"] == "Honda"
+    page = client.get(f"/declarations/{declaration_id}")
+    assert page.status_code == 200 and "29-HA 002.33" in page.text
+
+
+def test_duplicate_plate_flags_both(client, db, officer, auth, home):
+    first_id = start(client, home["mai"])
+    record(auth, first_id, MOTORBIKE)
+    second_id = start(client, home["hung"])
+    record(auth, second_id, {**MOTORBIKE, "plate": "29HA00233",
+                             "chassis_no": "RLHJC1234KY000002", "engine_no": "JC12E7654321"})
+    assert row(db, second_id)["status"] == "recorded"
+    assert row(db, first_id)["is_flagged"] == 1
+    assert row(db, second_id)["is_flagged"] == 1
+    assert [f["reason"] for f in q.list_flags(db, WARD_A, first_id)] == ["same_plate"]
+
+
+def test_other_wards_declaration_is_not_found_on_every_route(client, db, officer, auth):
+    household_b = make_household(db, ward_code=WARD_B)
+    resident_b = make_resident(db, household_b, full_name="Lê Văn Bình")
+    with write(db):
+        other = q.create_draft(db, ward_code=WARD_B, resident_id=resident_b["id"],
+                               kind="vehicle", channel="home_visit", by="someone")
+    assert client.get(f"/residents/{resident_b['id']}/declarations/new?kind=vehicle"
+                      ).status_code == 404
+    assert auth.post(f"/residents/{resident_b['id']}/declarations/new?kind=vehicle"
+                     ).status_code == 404
+    assert client.get(f"/declarations/{other['id']}").status_code == 404
+    assert auth.post(f"/declarations/{other['id']}/draft", MOTORBIKE).status_code == 404
+    assert auth.post(f"/declarations/{other['id']}/record",
+                     {**MOTORBIKE, "confirm": "1"}).status_code == 404
+    stored = q.get_declaration(db, WARD_B, other["id"])
+    assert stored["status"] == "draft" and stored["plate"] is None
+    assert q.list_declarations(db, WARD_B) and not q.list_declarations(db, WARD_A)
+
+
+@pytest.mark.parametrize("role", ["kiosk", "viewer"])
+def test_kiosk_and_viewer_are_refused(client, db, auth, home, role):
+    with write(db):
+        draft = q.create_draft(db, ward_code=WARD_A, resident_id=home["mai"]["id"],
+                               kind="vehicle", channel="home_visit", by="someone")
+    make_user(db, username="u", role=role)
+    auth.login("u")
+    assert client.get(f"/residents/{home['mai']['id']}/declarations/new?kind=vehicle"
+                      ).status_code == 403
+    assert client.get(f"/declarations/{draft['id']}").status_code == 403
+    assert auth.post(f"/declarations/{draft['id']}/draft", MOTORBIKE).status_code == 403
+    assert auth.post(f"/declarations/{draft['id']}/record",
+                     {**MOTORBIKE, "confirm": "1"}).status_code == 403
+    assert q.get_declaration(db, WARD_A, draft["id"])["plate"] is None
+
+
+def test_unknown_kind_is_refused(client, db, officer, home):
+    assert client.get(f"/residents/{home['mai']['id']}/declarations/new?kind=boat"
+                      ).status_code == 400
+    assert not q.list_declarations(db, WARD_A)
+
+
+@pytest.mark.parametrize("data", [
+    {"plate": "29-HA 002.33\x00", "vehicle_type": "car", "chassis_no": "ÖÖ", "engine_no": "=1+1",
+     "registered_on": "99/99/9999", "plate_colour": "red", "situation": "x", "channel": "x",
+     "lawful_basis": "consent", "consent_method": "telepathy"},
+    {"vehicle_type": "other", "plate": "Đ" * 300, "owner_is_resident": "y",
+     "lawful_basis": "official_duty"},
+    {"vehicle_type": "truck", "plate": "", "chassis_no": "1HGCM82633A00435O",
+     "situation": "scrapped", "lawful_basis": "official_duty"},
+])
+def test_odd_input_never_breaks_the_form(client, db, officer, auth, home, data):
+    declaration_id = start(client, home["mai"])
+    assert auth.post(f"/declarations/{declaration_id}/draft", data).status_code == 200
+    resp = auth.post(f"/declarations/{declaration_id}/record", {**data, "confirm": "1"})
+    assert resp.status_code == 422
+    assert row(db, declaration_id)["status"] == "draft"
+
+
+@pytest.mark.parametrize("data", [
+    {"licence_no": "12345", "licence_class": "Z9", "issued_on": "01/01/2030",
+     "expires_on": "abc", "lawful_basis": "official_duty"},
+    {"licence_no": "001234567890", "licence_class": "B", "issued_on": "20/05/2019",
+     "lawful_basis": "official_duty"},
+    {"licence_no": "001234567890", "licence_class": "C", "issued_on": "10/02/2025",
+     "expires_on": "01/01/2020", "lawful_basis": "official_duty"},
+])
+def test_licence_mistakes_are_caught(client, db, officer, auth, home, data):
+    declaration_id = start(client, home["mai"], "licence")
+    resp = auth.post(f"/declarations/{declaration_id}/record", {**data, "confirm": "1"})
+    assert resp.status_code == 422
+    assert "field-error" in resp.text
+    assert row(db, declaration_id)["status"] == "draft"
+
+
+def test_class_c_issued_2025_expires_after_five_years(client, db, officer, auth, home):
+    declaration_id = start(client, home["mai"], "licence")
+    record(auth, declaration_id, {**LICENCE, "licence_class": "C", "issued_on": "10/02/2025"})
+    stored = row(db, declaration_id)
+    assert stored["status"] == "recorded"
+    assert stored["licence_class_new"] == "C" and stored["expires_on"] == "2030-02-10"

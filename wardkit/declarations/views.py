@@ -1,0 +1,141 @@
+"""The declaration form on the tablet: start a draft from a resident, autosave as the
+officer types, full checks, a read-back summary, then `recorded` (issue 4)."""
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import format_datetime
+from flask_babel import gettext as _
+from flask_login import current_user
+from htmx_flask import make_response as htmx_response
+
+from .. import clock
+from ..db import get_db, write
+from ..htmx import page_or_fragment, wants_fragment
+from ..residents import queries as resident_queries
+from ..security import roles
+from . import queries
+from .forms import (CLASS_SUGGESTIONS, KIND_LABELS, DeclarationForm, draft_fields,
+                    readback_rows)
+from .workflow import EDITABLE, KINDS, DeclarationError
+
+bp = Blueprint("declarations", __name__, url_prefix="/declarations")
+
+# People's data, entered by accountable staff (the kiosk comes later, SECURITY.md §3).
+FIELD_ROLES = ("admin", "leader", "officer")
+TARGET = "declaration"
+
+
+def _declaration_or_404(declaration_id: str) -> dict:
+    row = queries.get_declaration(get_db(), current_user.ward_code, declaration_id)
+    if row is None:
+        abort(404)
+    return row
+
+
+def _resident(row: dict) -> dict | None:
+    return resident_queries.get_resident(get_db(), current_user.ward_code, row["resident_id"],
+                                         include_deleted=True)
+
+
+def _context(row: dict, form: DeclarationForm, **extra) -> dict:
+    return {"declaration": row, "resident": _resident(row), "form": form,
+            "kind_label": KIND_LABELS[row["kind"]], "class_suggestions": CLASS_SUGGESTIONS,
+            "editable": row["status"] in EDITABLE, **extra}
+
+
+@roles(*FIELD_ROLES)
+def new(resident_id):
+    """Start a draft at once (so nothing typed is ever lost) and open its form."""
+    kind = request.args.get("kind", "")
+    if kind not in KINDS:
+        abort(400)
+    db = get_db()
+    try:
+        with write(db):
+            row = queries.create_draft(db, ward_code=current_user.ward_code,
+                                       resident_id=resident_id, kind=kind,
+                                       channel="home_visit", by=current_user.id)
+    except DeclarationError:
+        abort(404)
+    return redirect(url_for("declarations.edit", declaration_id=row["id"]), code=303)
+
+
+@bp.record_once
+def _register_new(state):
+    # Under the resident, outside the blueprint's /declarations prefix (DESIGN.md routes).
+    state.app.add_url_rule("/residents/<resident_id>/declarations/new", "declarations.new",
+                           new, methods=["GET", "POST"])
+
+
+@bp.route("/<declaration_id>")
+@roles(*FIELD_ROLES)
+def edit(declaration_id):
+    """Show the tablet form of a draft (or the summary once it is recorded)."""
+    row = _declaration_or_404(declaration_id)
+    form = DeclarationForm.from_row(row)
+    if row["status"] not in EDITABLE:
+        return page_or_fragment("declarations/form.html", "declarations/_readback.html",
+                                TARGET, **_context(row, form, rows=readback_rows(row, row)))
+    return page_or_fragment("declarations/form.html", "declarations/_form.html", TARGET,
+                            **_context(row, form))
+
+
+@bp.route("/<declaration_id>/draft", methods=["POST"])
+@roles(*FIELD_ROLES)
+def save_draft(declaration_id):
+    """Autosave: store what was typed, unchecked, and answer the save status."""
+    row = _declaration_or_404(declaration_id)
+    if row["status"] not in EDITABLE:
+        abort(409)
+    fields, bad_dates = draft_fields(request.form, row["kind"])
+    db = get_db()
+    with write(db):
+        queries.save_draft(db, current_user.ward_code, declaration_id, fields,
+                           by=current_user.id)
+    form = DeclarationForm(formdata=None)
+    return render_template("declarations/_save_status.html",
+                           time=format_datetime(clock.now(), "HH:mm"),
+                           bad_dates=[form[name].label.text for name in bad_dates])
+
+
+@bp.route("/<declaration_id>/record", methods=["POST"])
+@roles(*FIELD_ROLES)
+def record(declaration_id):
+    """Check everything; show the read-back summary; on `confirm=1`, record it."""
+    row = _declaration_or_404(declaration_id)
+    if row["status"] not in EDITABLE:
+        abort(409)
+    db = get_db()
+    form = DeclarationForm()
+    ok = form.check(row, _resident(row))
+    if not ok:
+        # Keep what was typed, even with mistakes in it.
+        fields, _bad = draft_fields(request.form, row["kind"])
+        with write(db):
+            row = queries.save_draft(db, current_user.ward_code, declaration_id, fields,
+                                     by=current_user.id)
+        return page_or_fragment("declarations/form.html", "declarations/_form.html", TARGET,
+                                status=422, **_context(row, form))
+    try:
+        with write(db):
+            row = queries.save_draft(db, current_user.ward_code, declaration_id,
+                                     form.cleaned, by=current_user.id)
+            recorded = request.form.get("confirm") == "1"
+            if recorded:
+                row = queries.transition(db, current_user.ward_code, declaration_id,
+                                         "recorded", role=current_user.role,
+                                         user_id=current_user.id)
+                queries.refresh_flags(db, current_user.ward_code, declaration_id)
+    except DeclarationError:
+        # Checked above; only a concurrent change (another tablet) gets here.
+        abort(409)
+    if not recorded:
+        return page_or_fragment(
+            "declarations/form.html", "declarations/_readback.html", TARGET,
+            **_context(row, form, rows=readback_rows(row, row), confirming=True,
+                       note=getattr(form, "licence_note", None)))
+    resident = _resident(row)
+    target = url_for("residents.household", household_id=resident["household_id"])
+    flash(_("%(kind)s recorded for %(name)s.", kind=KIND_LABELS[row["kind"]],
+            name=resident["full_name"]), "success")
+    if wants_fragment(TARGET):
+        return htmx_response("", redirect=target)
+    return redirect(target, code=303)
