@@ -290,3 +290,33 @@ def test_class_c_issued_2025_expires_after_five_years(client, db, officer, auth,
     stored = row(db, declaration_id)
     assert stored["status"] == "recorded"
     assert stored["licence_class_new"] == "C" and stored["expires_on"] == "2030-02-10"
+
+
+def test_recorded_then_submitted_on_ihanoi_or_not(client, db, officer, auth, home):
+    """After recording, the officer notes the iHanoi submission (or why not); the
+    declaration then waits for a leader's review."""
+    declaration_id = start(client, home["mai"])
+    record(auth, declaration_id, MOTORBIKE)
+    page = client.get(f"/declarations/{declaration_id}")
+    assert f"/declarations/{declaration_id}/submitted" in page.text
+    resp = auth.post(f"/declarations/{declaration_id}/submitted", {})
+    assert resp.status_code == 422 and 'id="not_submitted_reason-error"' in resp.text
+    assert row(db, declaration_id)["status"] == "recorded"
+    resp = auth.post(f"/declarations/{declaration_id}/submitted", {"on_ihanoi": "1"})
+    assert resp.status_code == 303
+    saved = row(db, declaration_id)
+    assert saved["status"] == "submitted" and saved["submitted_at"]
+    # Only once: a second submission is a conflict, not a silent overwrite.
+    assert auth.post(f"/declarations/{declaration_id}/submitted",
+                     {"on_ihanoi": "1"}).status_code == 409
+
+
+def test_not_submitted_keeps_the_reason(client, db, officer, auth, home):
+    declaration_id = start(client, home["mai"])
+    record(auth, declaration_id, MOTORBIKE)
+    resp = auth.post(f"/declarations/{declaration_id}/submitted",
+                     {"not_submitted_reason": "Điện thoại không đăng nhập được VNeID"})
+    assert resp.status_code == 303
+    saved = row(db, declaration_id)
+    assert saved["status"] == "submitted" and saved["submitted_at"] is None
+    assert saved["not_submitted_reason"] == "Điện thoại không đăng nhập được VNeID"

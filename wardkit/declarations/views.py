@@ -139,3 +139,30 @@ def record(declaration_id):
     if wants_fragment(TARGET):
         return htmx_response("", redirect=target)
     return redirect(target, code=303)
+
+
+@bp.route("/<declaration_id>/submitted", methods=["POST"])
+@roles(*FIELD_ROLES)
+def mark_submitted(declaration_id):
+    """Record that the resident submitted the declaration on iHanoi (now), or why not."""
+    row = _declaration_or_404(declaration_id)
+    on_ihanoi = request.form.get("on_ihanoi") == "1"
+    reason = (request.form.get("not_submitted_reason") or "").strip()[:300]
+    if not on_ihanoi and not reason:
+        form = DeclarationForm.from_row(row)
+        resp = page_or_fragment(
+            "declarations/form.html", "declarations/_readback.html", TARGET, status=422,
+            submission_error=_("Say why it was not submitted on iHanoi."),
+            **_context(row, form, rows=readback_rows(row, row)))
+        return resp
+    db = get_db()
+    try:
+        with write(db):
+            queries.transition(db, current_user.ward_code, declaration_id, "submitted",
+                               role=current_user.role, user_id=current_user.id,
+                               submitted_at=clock.now_iso() if on_ihanoi else None,
+                               reason=None if on_ihanoi else reason)
+    except DeclarationError:
+        abort(409)
+    flash(_("Submission recorded."), "success")
+    return redirect(url_for("declarations.edit", declaration_id=declaration_id), code=303)
