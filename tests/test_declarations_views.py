@@ -320,3 +320,6 @@ def test_not_submitted_keeps_the_reason(client, db, officer, auth, home):
     saved = row(db, declaration_id)
     assert saved["status"] == "submitted" and saved["submitted_at"] is None
     assert saved["not_submitted_reason"] == "Điện thoại không đăng nhập được VNeID"
+    # The leaders' list does not claim it reached iHanoi.
+    listing = client.get("/declarations").text
+    assert "Chưa gửi trên iHanoi" in listing

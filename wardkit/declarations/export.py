@@ -26,7 +26,7 @@ STATUS = {"draft": "Nháp", "recorded": "Đã ghi nhận", "submitted": "Đã g�
           "verified": "Đã xác minh", "needs_fix": "Cần sửa"}
 LAWFUL_BASIS = {"consent": "Công dân đồng ý", "official_duty": "Thực hiện nhiệm vụ"}
 CONSENT_METHOD = {"verbal": "Bằng lời nói", "written": "Bằng văn bản"}
-CHANNEL = {"home_visit": "Đến tận nhà", "kiosk": "Ki-ốt", "office": "Tại trụ sở"}
+CHANNEL = {"home_visit": "Tại nhà", "kiosk": "Tại ki-ốt", "office": "Tại trụ sở"}
 VEHICLE_TYPE = {"car": "Ô tô", "motorcycle": "Mô tô", "moped": "Xe gắn máy",
                 "electric_motorcycle": "Mô tô điện", "electric_moped": "Xe gắn máy điện",
                 "truck": "Xe tải", "other": "Khác"}

@@ -20,7 +20,7 @@ LAWFUL_BASIS_LABELS = {
     "official_duty": _l("Official duty (Plan 375, data cleaning)"),
 }
 CONSENT_METHOD_LABELS = {"verbal": _l("Verbally"), "written": _l("In writing")}
-CHANNEL_LABELS = {"home_visit": _l("Home visit"), "kiosk": _l("Kiosk"),
+CHANNEL_LABELS = {"home_visit": _l("Home visit"), "kiosk": _l("At the kiosk"),
                   "office": _l("At the office")}
 SITUATION_LABELS = {
     "in_use": _l("In use by the owner"),
