@@ -109,6 +109,14 @@ def browser():
             browser.close()
 
 
+def _record_failure(page_log, req) -> None:
+    # Chromium fetches the favicon after the page has loaded; a click right after a
+    # navigation cancels that fetch (net::ERR_ABORTED). Browser behaviour, not the app's.
+    if req.url.endswith("/static/favicon.svg") and "ABORTED" in (req.failure or ""):
+        return
+    page_log.failed_requests.append((req.method, req.url, req.failure))
+
+
 @dataclass
 class PageLog:
     """Everything the page said or did wrong while a test ran."""
@@ -164,8 +172,7 @@ def page(browser, page_log):
     page = context.new_page()
     page.on("console", lambda msg: page_log.console.append((msg.type, msg.text)))
     page.on("pageerror", lambda exc: page_log.page_errors.append(str(exc)))
-    page.on("requestfailed", lambda req: page_log.failed_requests.append(
-        (req.method, req.url, req.failure)))
+    page.on("requestfailed", lambda req: _record_failure(page_log, req))
     page.on("response", lambda resp: page_log.responses.append(
         (resp.status, resp.request.method, resp.url)))
     try:
