@@ -603,7 +603,7 @@ _DATE_DMY = re.compile(r"(\d{1,2})([/.\-])(\d{1,2})\2(\d{4})")
 _DATE_ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
 
 
-def _to_date(value) -> tuple[date | None, bool]:
+def parse_date(value) -> tuple[date | None, bool]:
     """Return (date or None when blank, ok). Accepts a date, dd/mm/yyyy (also - or .) or
     ISO yyyy-mm-dd."""
     if isinstance(value, datetime):
@@ -646,19 +646,19 @@ def check_licence(printed_class: str | None, issued_on: date | str | None,
     or "female", anything else counts as unknown — are needed to compute it), a holder
     younger than the class's minimum age on the issue date.
     """
-    today = _to_date(today)[0] or date.today()
+    today = parse_date(today)[0] or date.today()
     if _is_blank(printed_class) or not isinstance(printed_class, str):
         return _fail(_l("Enter the licence class as printed on the card, e.g. B or A1."))
-    issued, ok = _to_date(issued_on)
+    issued, ok = parse_date(issued_on)
     if issued is None:
         return _fail(_l("Enter the date of issue as printed on the licence (day/month/year). "
                         "Class codes changed on 1 January 2025, so the date decides what "
                         "the class means."))
-    expires, expires_ok = _to_date(expires_on)
+    expires, expires_ok = parse_date(expires_on)
     if not expires_ok:
         return _fail(_l("Enter the expiry date as day/month/year, e.g. 25/03/2030, or leave "
                         "it empty."))
-    born, born_ok = _to_date(dob)
+    born, born_ok = parse_date(dob)
     if not born_ok:
         born = None   # the resident's record is checked elsewhere
     if issued > today:

@@ -159,10 +159,10 @@ def page_log():
     return PageLog()
 
 
-@pytest.fixture
-def page(browser, page_log):
-    """A fresh context (no cookies) and page at tablet-portrait size, recording into
-    `page_log`."""
+def open_page(browser, page_log):
+    """Return (context, page): a fresh context (no cookies) at tablet-portrait size in
+    Hanoi time, whose console, errors, CSP violations, failed requests and responses
+    are recorded into `page_log`. The caller closes the context."""
     context = browser.new_context(viewport=TABLET_PORTRAIT, locale="vi-VN",
                                   timezone_id="Asia/Ho_Chi_Minh")
     context.set_default_timeout(TIMEOUT_MS)
@@ -175,6 +175,13 @@ def page(browser, page_log):
     page.on("requestfailed", lambda req: _record_failure(page_log, req))
     page.on("response", lambda resp: page_log.responses.append(
         (resp.status, resp.request.method, resp.url)))
+    return context, page
+
+
+@pytest.fixture
+def page(browser, page_log):
+    """A fresh page for the test (see `open_page`)."""
+    context, page = open_page(browser, page_log)
     try:
         yield page
     finally:

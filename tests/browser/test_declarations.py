@@ -12,7 +12,7 @@ from datetime import date
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import _CSP_LISTENER, TABLET_PORTRAIT, TIMEOUT_MS
+from tests.browser.conftest import open_page
 from tests.browser.test_shell import assert_clean, log_in
 from tests.factories import make_household, make_resident
 from wardkit.db import connect
@@ -69,20 +69,7 @@ def _saved(page, action):
 
 def _leader_page(browser, page_log):
     """A second, fresh context (the leader's tablet) recording into the same log."""
-    context = browser.new_context(viewport=TABLET_PORTRAIT, locale="vi-VN",
-                                  timezone_id="Asia/Ho_Chi_Minh")
-    context.set_default_timeout(TIMEOUT_MS)
-    context.expose_binding("__wardkitCspViolation",
-                           lambda source, text: page_log.csp_events.append(text))
-    context.add_init_script(_CSP_LISTENER)
-    page = context.new_page()
-    page.on("console", lambda msg: page_log.console.append((msg.type, msg.text)))
-    page.on("pageerror", lambda exc: page_log.page_errors.append(str(exc)))
-    page.on("requestfailed", lambda req: page_log.failed_requests.append(
-        (req.method, req.url, req.failure)))
-    page.on("response", lambda resp: page_log.responses.append(
-        (resp.status, resp.request.method, resp.url)))
-    return context, page
+    return open_page(browser, page_log)
 
 
 def test_vehicle_declaration_from_household_to_verified(live_server, db_path, browser, page,

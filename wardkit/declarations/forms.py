@@ -4,7 +4,6 @@ Two ways in: `draft_fields()` turns whatever was typed into values `queries.save
 store (nothing blocks a draft; only unreadable dates are left empty and reported), and
 `DeclarationForm.check()` runs the full checks of `wardkit.vehicles` before `recorded`.
 """
-import re
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
@@ -54,27 +53,6 @@ VEHICLE_FIELDS = ("vehicle_type", "plate", "plate_colour", "chassis_no", "engine
 KIND_FIELDS = {"licence": LICENCE_FIELDS, "vehicle": VEHICLE_FIELDS}
 MAX_TEXT = 200
 
-_DMY = re.compile(r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})")
-_ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
-
-
-def parse_date(text) -> tuple[date | None, bool]:
-    """Return (date or None when blank, readable) for dd/mm/yyyy (or ISO) text."""
-    if text is None or not str(text).strip():
-        return None, True
-    raw = re.sub(r"\s+", "", str(text))
-    if m := _DMY.fullmatch(raw):
-        d, mo, y = int(m[1]), int(m[2]), int(m[3])
-    elif m := _ISO.fullmatch(raw):
-        y, mo, d = int(m[1]), int(m[2]), int(m[3])
-    else:
-        return None, False
-    try:
-        return date(y, mo, d), True
-    except ValueError:
-        return None, False
-
-
 def _choices(labels: dict, blank=False) -> list:
     head = [SelectChoice("", _l("— choose —"))] if blank else []
     return head + [SelectChoice(k, v) for k, v in labels.items()]
@@ -93,7 +71,7 @@ def draft_fields(form_data, kind: str) -> tuple[dict, list[str]]:
         if name in _BOOLS:
             fields[name] = form_data.get(name) in ("y", "1", "on", "true")
         elif name in DATE_FIELDS:
-            parsed, ok = parse_date(form_data.get(name))
+            parsed, ok = vehicles.parse_date(form_data.get(name))
             fields[name] = parsed.isoformat() if parsed else None
             if not ok:
                 bad_dates.append(name)
