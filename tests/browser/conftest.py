@@ -110,9 +110,11 @@ def browser():
 
 
 def _record_failure(page_log, req) -> None:
-    # Chromium fetches the favicon after the page has loaded; a click right after a
-    # navigation cancels that fetch (net::ERR_ABORTED). Browser behaviour, not the app's.
-    if req.url.endswith("/static/favicon.svg") and "ABORTED" in (req.failure or ""):
+    # A navigation (a click, Back, a redirect) cancels the previous page's pending
+    # static fetches — the favicon, or htmx still streaming from the cache — and Chromium
+    # reports them as net::ERR_ABORTED. Browser behaviour, not the app's; a static file
+    # that is really missing still shows up as a 404 in error_responses().
+    if "/static/" in req.url and "ABORTED" in (req.failure or ""):
         return
     page_log.failed_requests.append((req.method, req.url, req.failure))
 
