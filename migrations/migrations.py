@@ -295,3 +295,90 @@ def m0005_declarations(db):
         CREATE INDEX declaration_flags_other ON declaration_flags (other_declaration_id);
         """
     )
+
+
+@migrations(name="0007_visits")
+def m0007_visits(db):
+    # Home visits (issue 6): which officers cover which residential groups, each knock at a
+    # door and its outcome, the follow-ups a "come back" creates, and each per-resident
+    # onboarding change (iHanoi status, Zalo OA followed) made at the door, so the
+    # household timeline and the daily progress can say who changed what, and when.
+    db.executescript(
+        """
+        CREATE TABLE assignments (
+            id TEXT PRIMARY KEY,
+            ward_code TEXT NOT NULL REFERENCES wards(code),
+            group_id TEXT NOT NULL REFERENCES residential_groups(id),
+            officer_id TEXT NOT NULL REFERENCES users(id),
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            updated_by TEXT,
+            deleted_at TEXT
+        );
+        CREATE UNIQUE INDEX assignments_live ON assignments (group_id, officer_id)
+            WHERE deleted_at IS NULL;
+        CREATE INDEX assignments_officer ON assignments (officer_id, ward_code);
+
+        CREATE TABLE visits (
+            id TEXT PRIMARY KEY,
+            ward_code TEXT NOT NULL REFERENCES wards(code),
+            household_id TEXT NOT NULL REFERENCES households(id),
+            officer_id TEXT NOT NULL REFERENCES users(id),
+            visited_at TEXT NOT NULL,
+            outcome TEXT NOT NULL CHECK (outcome IN
+                ('done', 'nobody_home', 'come_back', 'declined')),
+            notes TEXT CHECK (notes IS NULL OR length(notes) <= 1000),
+            -- When to come back (UTC, like every *_at): set exactly for 'come_back'.
+            follow_up_on TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            updated_by TEXT,
+            deleted_at TEXT,
+            CHECK ((outcome = 'come_back') = (follow_up_on IS NOT NULL))
+        );
+        -- The latest visit of a household (Today, the timeline) and "visited at least once".
+        CREATE INDEX visits_household_at ON visits (household_id, visited_at, outcome);
+        CREATE INDEX visits_ward_at ON visits (ward_code, visited_at);
+
+        CREATE TABLE follow_ups (
+            id TEXT PRIMARY KEY,
+            ward_code TEXT NOT NULL REFERENCES wards(code),
+            household_id TEXT NOT NULL REFERENCES households(id),
+            visit_id TEXT NOT NULL REFERENCES visits(id),
+            due_at TEXT NOT NULL,
+            closed_at TEXT,
+            closed_by_visit_id TEXT REFERENCES visits(id),
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            updated_by TEXT,
+            deleted_at TEXT
+        );
+        CREATE INDEX follow_ups_open_household ON follow_ups (household_id, due_at)
+            WHERE closed_at IS NULL AND deleted_at IS NULL;
+        CREATE INDEX follow_ups_visit ON follow_ups (visit_id);
+
+        CREATE TABLE onboarding_changes (
+            id TEXT PRIMARY KEY,
+            ward_code TEXT NOT NULL REFERENCES wards(code),
+            resident_id TEXT NOT NULL REFERENCES residents(id),
+            household_id TEXT NOT NULL REFERENCES households(id),
+            visit_id TEXT REFERENCES visits(id),
+            field TEXT NOT NULL CHECK (field IN ('ihanoi_status', 'is_zalo_followed')),
+            old_value TEXT,
+            new_value TEXT NOT NULL,
+            changed_at TEXT NOT NULL,
+            changed_by TEXT REFERENCES users(id)
+        );
+        CREATE INDEX onboarding_changes_household ON onboarding_changes (household_id, changed_at);
+        CREATE INDEX onboarding_changes_ward_at ON onboarding_changes (ward_code, changed_at);
+
+        ALTER TABLE residents ADD COLUMN is_zalo_followed INTEGER NOT NULL DEFAULT 0
+            CHECK (is_zalo_followed IN (0, 1));
+        -- Today highlights households with someone who needs support at home.
+        CREATE INDEX residents_household_support ON residents (household_id)
+            WHERE needs_home_support = 1 AND deleted_at IS NULL;
+        -- The progress table counts adults per household without touching the table.
+        CREATE INDEX residents_ward_progress
+            ON residents (ward_code, household_id, dob, ihanoi_status, deleted_at);
+        """
+    )
