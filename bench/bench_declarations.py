@@ -5,13 +5,14 @@ acknowledged save is in the database (issue 4).
 Run from the repository root:
 
     .venv/bin/python bench/bench_declarations.py [--seconds 20] [--clients 8]
-        [--households 2000] [--seed 4] [--dir PATH]
+        [--households 2000] [--seed 4] [--processes N] [--dir PATH]
 
 Setup: a fresh migrated database file in a temporary directory (`wardkit.db.connect`,
 `apply_migrations`), ward 00103 with `--clients` officers (scrypt:1024:8:1 hashes) and
 `--households` households of demo residents (`wardkit.residents.fake`, `bulk_create`).
-`create_app` is served by waitress (8 threads) on 127.0.0.1, on a free port, in a
-background thread of this process.
+The app is served the way `make run` serves it: `flask serve` (waitress, 8 threads a
+process, `--processes` forked workers, default one per core) on 127.0.0.1 on a free port,
+in its own process group, so the clients below do not share its Python interpreter.
 
 Each client is a thread with its own keep-alive `http.client` connection and cookie jar
 (no `requests`). It logs in like a browser (GET /login for the CSRF token, POST /login),
@@ -21,7 +22,12 @@ then, until the time is up, for a random live resident of the ward:
    `GET /declarations/<id>` (the form, as the browser follows the redirect; 200);
 2. three autosaves, `POST /declarations/<id>/draft` with the `X-CSRFToken` header, each
    with more fields than the last (200);
-3. `POST /declarations/<id>/record` (read-back, 200), then again with `confirm=1` (303).
+3. `POST /declarations/<id>/record` (read-back, 200), then again with `confirm=1` (200
+   with `HX-Redirect`).
+
+The POSTs carry the headers htmx sends from the form (`HX-Request`, `HX-Target`:
+`save-status` for autosaves, `declaration` for the record steps), so the server answers
+the same fragments it answers a tablet.
 
 Plates are valid 2023+ Hanoi motorbike plates (`29-<two S20 letters> nnn.nn`), chassis
 and engine numbers are unique per declaration, so nothing is flagged as a conflict.
@@ -54,10 +60,11 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import waitress  # noqa: E402
+import signal  # noqa: E402
+import subprocess  # noqa: E402
 from werkzeug.security import generate_password_hash  # noqa: E402
 
-from wardkit import create_app, vehicles  # noqa: E402
+from wardkit import vehicles  # noqa: E402
 from wardkit.auth import queries as auth_queries  # noqa: E402
 from wardkit.db import apply_migrations, connect, sqlite3, write  # noqa: E402
 from wardkit.groups import queries as group_queries  # noqa: E402
@@ -237,19 +244,22 @@ def client_loop(tid, port, residents, plates, deadline_box, seconds, barrier, ou
             rec["forms"] += 1
             steps = payloads(plate, tag)
             urls = [f"/declarations/{decl_id}/draft"] * 3 + [f"/declarations/{decl_id}/record"] * 2
-            expected = (200, 200, 200, 200, 303)
-            for step, (fields, url, want) in enumerate(zip(steps, urls, expected)):
+            targets = ("save-status",) * 3 + ("declaration",) * 2
+            expected = (200, 200, 200, 200, 200)
+            for step, (fields, url, want, target) in enumerate(
+                    zip(steps, urls, expected, targets)):
                 if step > 0 and time.perf_counter() >= hard_stop:
                     break
                 t0 = time.perf_counter()
                 try:
-                    status, _h, body = tab.request("POST", url, fields,
-                                                   {"X-CSRFToken": tab.csrf})
+                    status, hdrs, body = tab.request(
+                        "POST", url, fields, {"X-CSRFToken": tab.csrf, "HX-Request": "true",
+                                              "HX-Target": target})
                 except Exception as exc:  # noqa: BLE001
                     rec["errors"].append(f"{SAVE_STEPS[step]}: {exc!r}")
                     break
                 elapsed = time.perf_counter() - t0
-                if status != want:
+                if status != want or (step == 4 and not hdrs.get("HX-Redirect")):
                     rec["errors"].append(f"{SAVE_STEPS[step]}: HTTP {status}")
                     break
                 rec["latencies"].append(elapsed)
@@ -325,6 +335,47 @@ def verify(path, decls):
     return lost_saves, lost_starts, details, flagged, totals
 
 
+# --- the server --------------------------------------------------------------------------
+
+def start_server(path, processes):
+    """Start `flask serve` on a free port; return (Popen, port) once it answers."""
+    env = {**os.environ, "WARDKIT_DATABASE": path, "WARDKIT_SECRET_KEY": "bench" * 8,
+           "WARDKIT_PASSWORD_HASH_METHOD": HASH_METHOD, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "app", "serve", "--port", "0",
+         "--processes", str(processes)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        start_new_session=True)
+    line = proc.stdout.readline()   # "WardKit on http://127.0.0.1:PORT/  (...)"
+    m = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
+    if not m:
+        proc.kill()
+        raise SystemExit(f"server did not start: {line!r}")
+    port = int(m.group(1))
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status == 200:
+                conn.close()
+                return proc, port
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def stop_server(proc):
+    """Stop the server and its workers (SIGTERM to the parent, which stops them)."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
 # --- machine -----------------------------------------------------------------------------
 
 def machine(tmp):
@@ -335,7 +386,7 @@ def machine(tmp):
         f"python:   {platform.python_version()} ({platform.python_implementation()})",
         f"sqlite:   {sqlite3.sqlite_version}",
         f"waitress: {_dist('waitress')}"
-        f", 8 threads, 127.0.0.1; database in {tmp}",
+        f"; database in {tmp}",
     ]
 
 
@@ -353,6 +404,8 @@ def main(argv=None):
     parser.add_argument("--households", type=int, default=2000,
                         help="households of demo residents (default 2,000)")
     parser.add_argument("--seed", type=int, default=4)
+    parser.add_argument("--processes", type=int, default=0,
+                        help="server processes (default 0 = one per core, as `make run`)")
     parser.add_argument("--dir", default=None, help="parent of the temporary database")
     args = parser.parse_args(argv)
 
@@ -371,15 +424,10 @@ def main(argv=None):
               f"new (GET, 303) + form (GET) + 3 autosaves + record + confirm")
         print()
 
-        # waitress warns "Task queue depth is N" whenever all 8 threads are busy: the
-        # latency columns already show that queueing.
-        logging.getLogger("waitress.queue").setLevel(logging.ERROR)
-        app = create_app({"DATABASE": path, "SECRET_KEY": "bench",
-                          "PASSWORD_HASH_METHOD": HASH_METHOD})
-        server = waitress.create_server(app, host="127.0.0.1", port=0, threads=8)
-        port = server.effective_port
-        serving = threading.Thread(target=server.run, name="waitress", daemon=True)
-        serving.start()
+        server, port = start_server(path, args.processes)
+        print(f"server:   flask serve, pid {server.pid}, {args.processes or 'auto'} "
+              f"process(es) x 8 threads, port {port}")
+        print()
 
         start_box = [0.0]
         barrier = threading.Barrier(args.clients + 1,
@@ -399,9 +447,7 @@ def main(argv=None):
         for th in pool:
             th.join(timeout=args.seconds + 120)
         elapsed = time.perf_counter() - start_box[0]
-        server.task_dispatcher.shutdown()   # let the worker threads finish, then the loop
-        server.close()
-        serving.join(timeout=10)
+        stop_server(server)
 
         recs = [r for r in results if r is not None]
         decls = [d for r in recs for d in r["decls"]]

@@ -21,6 +21,9 @@ HTTPS = False
 HOST = "127.0.0.1"
 PORT = 5000
 THREADS = 8
+# Server processes (forked, sharing the socket): 0 = one per CPU core, up to 4. Each
+# runs THREADS threads. 1 on Windows, which has no fork().
+PROCESSES = 0
 
 # Sessions (SECURITY.md §2): idle and absolute limits, in seconds.
 SESSION_IDLE_SECONDS = 30 * 60
