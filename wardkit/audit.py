@@ -9,6 +9,7 @@ from flask import has_request_context, request
 from flask_login import current_user
 
 from . import clock
+from .db import insert_row
 from .ids import new_id
 
 
@@ -25,7 +26,7 @@ def record(db, action: str, *, entity: str | None = None, entity_id: str | None 
     if ward_code is None and has_request_context() and current_user.is_authenticated:
         ward_code = current_user.ward_code
     row_id = new_id()
-    db.table("audit_log").insert({
+    insert_row(db, "audit_log", {
         "id": row_id,
         "at": clock.now_iso(),
         "user_id": user_id,

@@ -5,6 +5,7 @@ Writes here do not open transactions; callers wrap them in `db.write()`. Audit r
 ids, statuses and field names only, never the values typed.
 """
 from .. import audit, clock
+from ..db import insert_row, update_row
 from ..ids import new_id
 from .workflow import (CHANNELS, EDITABLE, KINDS, NEEDS_COMPLETE, DeclarationError,
                        NotEditable, TransitionRefused, can_transition, missing_for_record)
@@ -54,7 +55,7 @@ def create_draft(db, *, ward_code: str, resident_id: str, kind: str, channel: st
         "status": "draft", "recorded_by": by, "channel": channel,
         "created_at": now, "updated_at": now, "updated_by": by,
     }
-    db.table("declarations").insert(row)
+    insert_row(db, "declarations", row)
     audit.record(db, "declaration_created", entity=ENTITY, entity_id=row["id"],
                  detail={"kind": kind, "channel": channel, "resident_id": resident_id},
                  user_id=by, ward_code=ward_code)
@@ -89,7 +90,7 @@ def save_draft(db, ward_code: str, declaration_id: str, fields: dict, *, by: str
     if not changed:
         return old
     # The row is the ward's (checked above), so an update by primary key is scoped.
-    db.table("declarations").update(declaration_id, {
+    update_row(db, "declarations", declaration_id, {
         **{k: changes[k] for k in changed}, "updated_at": clock.now_iso(), "updated_by": by})
     audit.record(db, "declaration_saved", entity=ENTITY, entity_id=declaration_id,
                  detail={"fields": changed}, user_id=by, ward_code=ward_code)
@@ -186,7 +187,7 @@ def transition(db, ward_code: str, declaration_id: str, to_status: str, *, role:
         changes.update(reviewed_by=user_id, reviewed_at=now, review_reason=reason)
     # The row is the ward's (checked above) and the caller's write() holds the lock, so
     # the status read above is still current.
-    db.table("declarations").update(declaration_id, changes)
+    update_row(db, "declarations", declaration_id, changes)
     audit.record(db, f"declaration_{to_status}", entity=ENTITY, entity_id=declaration_id,
                  detail={"from": from_status, "to": to_status, "kind": row["kind"]},
                  user_id=user_id, ward_code=ward_code)
