@@ -337,7 +337,8 @@ def m0007_visits(db):
             CHECK ((outcome = 'come_back') = (follow_up_on IS NOT NULL))
         );
         -- The latest visit of a household (Today, the timeline) and "visited at least once".
-        CREATE INDEX visits_household_at ON visits (household_id, visited_at, outcome);
+        CREATE INDEX visits_household_at
+            ON visits (household_id, visited_at, outcome, deleted_at);
         CREATE INDEX visits_ward_at ON visits (ward_code, visited_at);
 
         CREATE TABLE follow_ups (
@@ -378,7 +379,39 @@ def m0007_visits(db):
         CREATE INDEX residents_household_support ON residents (household_id)
             WHERE needs_home_support = 1 AND deleted_at IS NULL;
         -- The progress table counts adults per household without touching the table.
-        CREATE INDEX residents_ward_progress
-            ON residents (ward_code, household_id, dob, ihanoi_status, deleted_at);
+        CREATE INDEX residents_household_progress
+            ON residents (household_id, deleted_at, dob, ihanoi_status);
+        """
+    )
+
+
+@migrations(name="0006_sheet_settings")
+def m0006_sheet_settings(db):
+    # What the printed QR sheets link to and whom they name (issue 5): set by the ward's
+    # admin, never guessed (DOMAIN.md §9: the official store links and the Zalo OA id are
+    # not published). Until the links are set, or while they are the demo's sample links
+    # (is_sample), every sheet carries a "MẪU / SAMPLE" watermark.
+    db.executescript(
+        """
+        CREATE TABLE sheet_settings (
+            id TEXT PRIMARY KEY,
+            ward_code TEXT NOT NULL UNIQUE REFERENCES wards(code),
+            ihanoi_android_url TEXT,
+            ihanoi_ios_url TEXT,
+            vneid_url TEXT,
+            declare_guide_url TEXT,
+            zalo_oa_url TEXT,
+            ihanoi_hotline TEXT NOT NULL DEFAULT '1022',
+            traffic_hotline TEXT NOT NULL DEFAULT '0243.942.4451',
+            police_name TEXT,
+            police_phone TEXT,
+            police_address TEXT,
+            public_url TEXT,
+            is_sample INTEGER NOT NULL DEFAULT 0 CHECK (is_sample IN (0, 1)),
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            updated_by TEXT,
+            deleted_at TEXT
+        );
         """
     )

@@ -100,15 +100,19 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .home import views as home_views
     from .residents import views as resident_views
     from .residents import import_views
+    from .visits import views as visit_views
     from . import demo, serve
     app.register_blueprint(auth_views.bp)
     app.register_blueprint(home_views.bp)
     app.register_blueprint(group_views.bp)
     app.register_blueprint(resident_views.bp)
     app.register_blueprint(declaration_views.bp)
+    app.register_blueprint(visit_views.bp)
     import_views.init_app(app)  # /import blueprint and `flask import-residents`
     from .declarations.review_views import review_bp
     app.register_blueprint(review_bp)  # /declarations list, review, export
+    from .sheets.views import bp as sheets_bp
+    app.register_blueprint(sheets_bp)  # QR sheets, /r/<reference>, /settings
     auth_views.init_app(app)
     demo.init_app(app)
     serve.init_app(app)

@@ -17,6 +17,9 @@ def home_page(group_form: GroupForm | None = None, status: int = 200):
     """Return the home page response; `group_form` carries errors from a failed create."""
     if current_user.role == "kiosk":
         return render_template("home/kiosk.html"), status
+    if current_user.role == "officer" and group_form is None:  # officers start on Today
+        from ..visits.views import today_page
+        return today_page(status)
     groups = group_queries.list_groups(dbmod.get_db(), current_user.ward_code)
     return render_template(
         "home/index.html", groups=groups, group_form=group_form or GroupForm(),

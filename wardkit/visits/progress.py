@@ -1,0 +1,168 @@
+"""The leaders' per-group progress: adults, iHanoi activations against the target,
+households visited, follow-ups due and declarations recorded, today and cumulative,
+and the same table as CSV.
+
+Counting rules (README "Home visits"):
+- adults are live residents of the ward's live households aged 15 or more on the report
+  date, by date of birth (a birthday on the report date counts). The registry requires
+  a full date of birth, so every resident has one; a row whose `dob` is not an ISO date
+  (which the registry never writes) is not counted as an adult rather than guessed;
+- "activated today" is the adults whose iHanoi status was set to activated today (Hanoi
+  time) and still is;
+- declarations are live declarations past draft (recorded, submitted, verified or
+  needs_fix) of live residents; "today" are those whose recording was audited today.
+"""
+import csv
+import io
+from datetime import date, datetime
+
+from flask_babel import gettext as _
+
+from .. import clock
+from ..declarations.export import neutralise
+from ..groups.queries import natural_key
+from .queries import adult_cutoff, day_bounds, local_today
+
+SORTS = ("name", "adults", "activated", "percent", "visited", "follow_ups",
+         "declarations")
+
+
+def progress(db, ward_code: str, *, report_date: date | None = None,
+             now: datetime | None = None) -> dict:
+    """Return {"rows": [...], "total": {...}, "report_date": date} for the ward's live
+    groups in natural name order.
+
+    Each row: `id`, `name`, `cluster`, `target_adults`, `adults`, `activated`,
+    `activated_today`, `percent` (activated / target, None when the target is 0),
+    `households`, `visited`, `visited_today`, `follow_ups_due` (open, due by the end of
+    the report day), `declarations`, `declarations_today`. `total` sums them for the ward.
+    """
+    now = now or clock.now()
+    report_date = report_date or local_today(now)
+    day_start, day_end = day_bounds(report_date)
+    params = {"ward": ward_code, "cutoff": adult_cutoff(report_date),
+              "day_start": day_start, "day_end": day_end}
+    groups = {g["id"]: dict(g, adults=0, activated=0, activated_today=0, households=0,
+                            visited=0, visited_today=0, follow_ups_due=0, declarations=0,
+                            declarations_today=0)
+              for g in db.query(
+                  """SELECT id, name, cluster, target_adults FROM residential_groups
+                     WHERE ward_code = :ward AND deleted_at IS NULL""", params)}
+
+    def add(sql, *columns):
+        for row in db.execute(sql, params).fetchall():
+            group = groups.get(row[0])
+            if group is not None:
+                for column, value in zip(columns, row[1:]):
+                    group[column] = value or 0
+
+    # Households drive: the ward's live households, then each one's residents on the
+    # covering index residents_household_progress.
+    add("""SELECT h.group_id, count(*),
+                  sum(r.ihanoi_status = 'activated')
+           FROM households h
+           JOIN residents r ON r.household_id = h.id AND r.deleted_at IS NULL
+           WHERE h.ward_code = :ward AND h.deleted_at IS NULL
+             AND r.dob BETWEEN '1800-01-01' AND :cutoff
+           GROUP BY h.group_id""", "adults", "activated")
+    add("""SELECT h.group_id, count(*),
+                  sum(EXISTS (SELECT 1 FROM visits v WHERE v.household_id = h.id
+                              AND v.deleted_at IS NULL AND v.visited_at < :day_end)),
+                  sum(EXISTS (SELECT 1 FROM visits v WHERE v.household_id = h.id
+                              AND v.deleted_at IS NULL AND v.visited_at >= :day_start
+                              AND v.visited_at < :day_end))
+           FROM households h
+           WHERE h.ward_code = :ward AND h.deleted_at IS NULL
+           GROUP BY h.group_id""", "households", "visited", "visited_today")
+    add("""SELECT h.group_id, count(*)
+           FROM follow_ups f JOIN households h ON h.id = f.household_id
+           WHERE f.ward_code = :ward AND f.closed_at IS NULL AND f.deleted_at IS NULL
+             AND f.due_at < :day_end AND h.deleted_at IS NULL
+           GROUP BY h.group_id""", "follow_ups_due")
+    add("""SELECT h.group_id, count(DISTINCT c.resident_id)
+           FROM onboarding_changes c
+           JOIN residents r ON r.id = c.resident_id
+           JOIN households h ON h.id = r.household_id
+           WHERE c.ward_code = :ward AND c.field = 'ihanoi_status'
+             AND c.new_value = 'activated'
+             AND c.changed_at >= :day_start AND c.changed_at < :day_end
+             AND r.ihanoi_status = 'activated' AND r.deleted_at IS NULL
+             AND h.deleted_at IS NULL AND r.dob BETWEEN '1800-01-01' AND :cutoff
+           GROUP BY h.group_id""", "activated_today")
+    add("""SELECT h.group_id, count(*)
+           FROM declarations d
+           JOIN residents r ON r.id = d.resident_id AND r.deleted_at IS NULL
+           JOIN households h ON h.id = r.household_id AND h.deleted_at IS NULL
+           WHERE d.ward_code = :ward AND d.status != 'draft' AND d.deleted_at IS NULL
+           GROUP BY h.group_id""", "declarations")
+    add("""SELECT h.group_id, count(DISTINCT d.id)
+           FROM audit_log a
+           JOIN declarations d ON d.id = a.entity_id
+           JOIN residents r ON r.id = d.resident_id AND r.deleted_at IS NULL
+           JOIN households h ON h.id = r.household_id AND h.deleted_at IS NULL
+           WHERE a.at >= :day_start AND a.at < :day_end
+             AND a.action = 'declaration_recorded' AND a.entity = 'declarations'
+             AND d.ward_code = :ward AND d.status != 'draft' AND d.deleted_at IS NULL
+           GROUP BY h.group_id""", "declarations_today")
+
+    rows = sorted(groups.values(), key=lambda g: natural_key(g["name"]))
+    total = {"name": _("Whole ward"), "target_adults": 0}
+    for key in ("target_adults", "adults", "activated", "activated_today", "households",
+                "visited", "visited_today", "follow_ups_due", "declarations",
+                "declarations_today"):
+        total[key] = sum(row[key] for row in rows)
+    for row in rows + [total]:
+        row["percent"] = (100.0 * row["activated"] / row["target_adults"]
+                          if row["target_adults"] else None)
+    return {"rows": rows, "total": total, "report_date": report_date}
+
+
+def sort_rows(rows: list[dict], sort: str, descending: bool) -> list[dict]:
+    """Return the rows sorted by an allow-listed column (`name` when unknown)."""
+    if sort not in SORTS or sort == "name":
+        ordered = sorted(rows, key=lambda r: natural_key(r["name"]))
+        return list(reversed(ordered)) if descending else ordered
+    if sort == "visited":
+        def key(r):
+            return r["visited"] / r["households"] if r["households"] else -1
+    elif sort == "percent":
+        def key(r):
+            return -1 if r["percent"] is None else r["percent"]
+    else:
+        def key(r):
+            return r[sort]
+    # Ties keep the natural name order, whichever the direction.
+    ordered = sorted(rows, key=lambda r: natural_key(r["name"]))
+    return sorted(ordered, key=key, reverse=descending)
+
+
+def csv_columns():
+    """Return (header, function of a row) pairs for the CSV, in the reader's language."""
+    def pct(row):
+        return "" if row["percent"] is None else f"{row['percent']:.1f}"
+    return (
+        (_("Group"), lambda r: r["name"]),
+        (_("Adults (15+)"), lambda r: r["adults"]),
+        (_("Target adults"), lambda r: r["target_adults"]),
+        (_("iHanoi activated"), lambda r: r["activated"]),
+        (_("Activated today"), lambda r: r["activated_today"]),
+        (_("% of target"), pct),
+        (_("Households"), lambda r: r["households"]),
+        (_("Households visited"), lambda r: r["visited"]),
+        (_("Visited today"), lambda r: r["visited_today"]),
+        (_("Follow-ups due"), lambda r: r["follow_ups_due"]),
+        (_("Declarations"), lambda r: r["declarations"]),
+        (_("Declarations today"), lambda r: r["declarations_today"]),
+    )
+
+
+def to_csv(report: dict) -> bytes:
+    """Return the progress table (groups, then the ward total) as CSV, UTF-8 with a BOM
+    for Excel; text cells that look like formulas are neutralised."""
+    columns = csv_columns()
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([header for header, _f in columns])
+    for row in report["rows"] + [report["total"]]:
+        writer.writerow([neutralise(str(f(row))) for _h, f in columns])
+    return out.getvalue().encode("utf-8-sig")

@@ -1,0 +1,421 @@
+"""SQL for home visits: assignments of officers to residential groups, the Today list, the
+visit with its per-resident onboarding changes, follow-ups, and the household timeline.
+
+Every function takes the caller's ward code: another ward's rows are simply not found.
+`record_visit` opens its own `write()` (nested inside a caller's, if any); the other
+writes expect the caller to hold one. Times are stored in UTC; "today" is the Hanoi day.
+"""
+import json
+from datetime import date, datetime, time, timedelta, timezone
+
+from .. import audit, clock
+from ..groups.queries import natural_key
+from ..ids import new_id
+
+HANOI = timezone(timedelta(hours=7))  # Viet Nam keeps no daylight saving time
+
+OUTCOMES = ("done", "nobody_home", "come_back", "declined")
+# Outcomes after which the household needs no further visit (unless asked to come back).
+FINISHED = ("done", "declined")
+# A later visit with one of these outcomes closes the household's open follow-ups
+# ("come back" closes the old appointment and makes a new one).
+CLOSES_FOLLOW_UPS = ("done", "declined", "come_back")
+IHANOI_CHOICES = ("not_installed", "installed", "activated")
+# This many "nobody home" in a row flag the household for an evening or weekend round.
+NOBODY_HOME_FLAG = 3
+ADULT_AGE = 15
+TODAY_PAGE = 50
+
+
+class VisitError(Exception):
+    """A visit that cannot be recorded: `code` is `not_found` or `bad_resident`."""
+
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
+
+
+# --- the Hanoi day -------------------------------------------------------------------
+
+def local_today(now: datetime | None = None) -> date:
+    """Return today's date in Hanoi."""
+    return (now or clock.now()).astimezone(HANOI).date()
+
+
+def day_bounds(day: date) -> tuple[str, str]:
+    """Return the stored (UTC) text of the start of `day` in Hanoi and of the next day."""
+    start = datetime.combine(day, time(0, 0), HANOI)
+    return clock.iso(start), clock.iso(start + timedelta(days=1))
+
+
+def adult_cutoff(report_date: date) -> str:
+    """Return the latest ISO date of birth of someone aged 15 or more on `report_date`.
+
+    Compared as text with the stored ISO `dob`, so a 29 February cutoff needs no real date.
+    """
+    return f"{report_date.year - ADULT_AGE:04d}-{report_date.month:02d}-{report_date.day:02d}"
+
+
+# --- assignments ---------------------------------------------------------------------
+
+def assignable_users(db, ward_code: str) -> list[dict]:
+    """Return the ward's active officers and leaders (who can walk a round), by name."""
+    return list(db.query(
+        """SELECT id, display_name, username, role FROM users
+           WHERE ward_code = :ward AND role IN ('officer', 'leader') AND is_active = 1
+             AND deleted_at IS NULL
+           ORDER BY display_name, username""", {"ward": ward_code}))
+
+
+def get_assignable_user(db, ward_code: str, user_id: str) -> dict | None:
+    """Return the ward's active officer or leader with `user_id`, or None."""
+    return next((u for u in assignable_users(db, ward_code) if u["id"] == user_id), None)
+
+
+def list_assignments(db, ward_code: str) -> list[dict]:
+    """Return the ward's live assignments with `group_name` and `officer_name`, by group
+    (natural order) then officer name."""
+    rows = list(db.query(
+        """SELECT a.id, a.group_id, a.officer_id, a.created_at, g.name AS group_name,
+                  u.display_name AS officer_name
+           FROM assignments a
+           JOIN residential_groups g ON g.id = a.group_id AND g.deleted_at IS NULL
+           JOIN users u ON u.id = a.officer_id
+           WHERE a.ward_code = :ward AND a.deleted_at IS NULL""", {"ward": ward_code}))
+    return sorted(rows, key=lambda r: (natural_key(r["group_name"]), r["officer_name"]))
+
+
+def assigned_group_ids(db, ward_code: str, officer_id: str) -> list[str]:
+    """Return the ids of the live groups assigned to the officer in the ward."""
+    return [r[0] for r in db.execute(
+        """SELECT a.group_id FROM assignments a
+           JOIN residential_groups g ON g.id = a.group_id AND g.deleted_at IS NULL
+           WHERE a.officer_id = ? AND a.ward_code = ? AND a.deleted_at IS NULL""",
+        [officer_id, ward_code])]
+
+
+def unassigned_groups(db, ward_code: str) -> list[dict]:
+    """Return the ward's live groups nobody is assigned to, in natural name order."""
+    rows = list(db.query(
+        """SELECT g.id, g.name FROM residential_groups g
+           WHERE g.ward_code = :ward AND g.deleted_at IS NULL
+             AND NOT EXISTS (SELECT 1 FROM assignments a JOIN users u ON u.id = a.officer_id
+                             WHERE a.group_id = g.id AND a.deleted_at IS NULL
+                               AND u.is_active = 1 AND u.deleted_at IS NULL)""",
+        {"ward": ward_code}))
+    return sorted(rows, key=lambda r: natural_key(r["name"]))
+
+
+def assign(db, ward_code: str, group_id: str, officer_id: str, *, by: str | None) -> dict:
+    """Assign the officer to the group (both already checked to be the ward's); return
+    the live assignment, the existing one when it is already there."""
+    existing = list(db.query(
+        """SELECT * FROM assignments WHERE group_id = :g AND officer_id = :o
+           AND ward_code = :ward AND deleted_at IS NULL""",
+        {"g": group_id, "o": officer_id, "ward": ward_code}))
+    if existing:
+        return existing[0]
+    now = clock.now_iso()
+    row = {"id": new_id(), "ward_code": ward_code, "group_id": group_id,
+           "officer_id": officer_id, "created_at": now, "updated_at": now, "updated_by": by,
+           "deleted_at": None}
+    db.table("assignments").insert(row)
+    audit.record(db, "assignment_created", entity="assignments", entity_id=row["id"],
+                 detail={"group_id": group_id, "officer_id": officer_id}, user_id=by,
+                 ward_code=ward_code)
+    return row
+
+
+def unassign(db, ward_code: str, assignment_id: str, *, by: str | None) -> bool:
+    """End a live assignment of the ward (soft delete); return False when there is none."""
+    now = clock.now_iso()
+    cursor = db.execute(
+        """UPDATE assignments SET deleted_at = :now, updated_at = :now, updated_by = :by
+           WHERE id = :id AND ward_code = :ward AND deleted_at IS NULL""",
+        {"now": now, "by": by, "id": assignment_id, "ward": ward_code})
+    if cursor.rowcount:
+        audit.record(db, "assignment_ended", entity="assignments", entity_id=assignment_id,
+                     user_id=by, ward_code=ward_code)
+    return bool(cursor.rowcount)
+
+
+# --- Today ---------------------------------------------------------------------------
+
+# One row per live household of the chosen groups, with what the round needs to know.
+# Each sub-select is one index seek (visits_household_at, follow_ups_open_household,
+# residents_household_support), so the cost grows with the officer's households only.
+_TODAY_SQL = """
+WITH hh AS (
+    SELECT h.id, h.address, h.address_folded, h.group_id, g.name AS group_name,
+        (SELECT v.visited_at FROM visits v WHERE v.household_id = h.id
+            AND v.deleted_at IS NULL ORDER BY v.visited_at DESC, v.rowid DESC LIMIT 1) AS last_visit_at,
+        (SELECT v.outcome FROM visits v WHERE v.household_id = h.id
+            AND v.deleted_at IS NULL ORDER BY v.visited_at DESC, v.rowid DESC LIMIT 1) AS last_outcome,
+        (SELECT min(f.due_at) FROM follow_ups f WHERE f.household_id = h.id
+            AND f.closed_at IS NULL AND f.deleted_at IS NULL) AS due_at,
+        EXISTS (SELECT 1 FROM residents r WHERE r.household_id = h.id
+            AND r.needs_home_support = 1 AND r.deleted_at IS NULL) AS needs_support
+    FROM households h JOIN residential_groups g ON g.id = h.group_id
+    WHERE h.ward_code = :ward AND h.deleted_at IS NULL
+      AND h.group_id IN (SELECT value FROM json_each(:groups))
+), ranked AS (
+    SELECT hh.*,
+        CASE
+            WHEN due_at >= :day_start AND due_at < :day_end THEN 0
+            WHEN due_at < :day_start THEN 1
+            WHEN due_at IS NOT NULL THEN 4
+            WHEN last_visit_at IS NULL THEN 2
+            WHEN last_outcome IN ('done', 'declined') THEN 5
+            WHEN needs_support THEN 3
+            ELSE 4
+        END AS rank
+    FROM hh
+)
+SELECT ranked.*,
+    CASE WHEN last_outcome = 'nobody_home' THEN
+        (SELECT count(*) FROM visits v WHERE v.household_id = ranked.id
+            AND v.deleted_at IS NULL AND v.outcome = 'nobody_home'
+            AND v.visited_at > coalesce((SELECT max(w.visited_at) FROM visits w
+                WHERE w.household_id = ranked.id AND w.deleted_at IS NULL
+                  AND w.outcome != 'nobody_home'), ''))
+    ELSE 0 END AS nobody_home_streak
+FROM ranked
+ORDER BY rank, CASE WHEN rank IN (0, 1) THEN due_at END, needs_support DESC,
+         address_folded, id
+"""
+
+
+def today(db, ward_code: str, group_ids: list[str], *, now: datetime | None = None) -> dict:
+    """Return the Today list for households of `group_ids` (all already the ward's).
+
+    Return {"rows": [...], "counts": {...}}. Rows come in round order: follow-ups due
+    today (by time), overdue follow-ups, never visited, visited but vulnerable (someone
+    needs support at home), the rest by address, and finished households last; within a
+    rank vulnerable households first, then by address. Each row has `id`, `address`,
+    `group_name`, `last_visit_at`, `last_outcome`, `due_at`, `needs_support`, `rank`,
+    `state` (to_visit, come_back or done), `overdue` and `evening_round` (nobody home
+    NOBODY_HOME_FLAG times in a row). Counts: to_visit, come_back, done, visited_today.
+    """
+    now = now or clock.now()
+    day_start, day_end = day_bounds(local_today(now))
+    now_iso = clock.iso(now)
+    rows = list(db.query(_TODAY_SQL, {"ward": ward_code, "groups": json.dumps(group_ids),
+                                      "day_start": day_start, "day_end": day_end}))
+    counts = {"to_visit": 0, "come_back": 0, "done": 0, "visited_today": 0}
+    for row in rows:
+        if row["due_at"] is not None:
+            row["state"] = "come_back"
+        elif row["last_outcome"] in FINISHED:
+            row["state"] = "done"
+        else:
+            row["state"] = "to_visit"
+        counts[row["state"]] += 1
+        row["overdue"] = row["due_at"] is not None and row["due_at"] < now_iso
+        row["evening_round"] = row["nobody_home_streak"] >= NOBODY_HOME_FLAG
+        row["needs_support"] = bool(row["needs_support"])
+        if row["last_visit_at"] is not None and row["last_visit_at"] >= day_start:
+            counts["visited_today"] += 1
+    return {"rows": rows, "counts": counts}
+
+
+# --- a household's state, residents and visits ---------------------------------------
+
+def household_state(db, household_id: str, *, now: datetime | None = None) -> dict:
+    """Return what the visit screen shows about the household: `visit_count`,
+    `last_visit` (row or None), `open_follow_up` (earliest open one or None),
+    `overdue`, `nobody_home_streak` and `evening_round`."""
+    now_iso = clock.iso(now or clock.now())
+    visits = list(db.query(
+        """SELECT outcome, visited_at FROM visits WHERE household_id = :h
+           AND deleted_at IS NULL ORDER BY visited_at DESC, rowid DESC""", {"h": household_id}))
+    streak = 0
+    for visit in visits:
+        if visit["outcome"] != "nobody_home":
+            break
+        streak += 1
+    follow_ups = list(db.query(
+        """SELECT * FROM follow_ups WHERE household_id = :h AND closed_at IS NULL
+           AND deleted_at IS NULL ORDER BY due_at LIMIT 1""", {"h": household_id}))
+    follow_up = follow_ups[0] if follow_ups else None
+    return {
+        "visit_count": len(visits), "last_visit": visits[0] if visits else None,
+        "open_follow_up": follow_up,
+        "overdue": follow_up is not None and follow_up["due_at"] < now_iso,
+        "nobody_home_streak": streak, "evening_round": streak >= NOBODY_HOME_FLAG,
+    }
+
+
+def adult_residents(db, household_id: str, report_date: date) -> list[dict]:
+    """Return the household's live residents aged 15+ on `report_date` (head first, then
+    by date of birth), with their iHanoi status and Zalo OA flag."""
+    return list(db.query(
+        """SELECT id, full_name, dob, relation, ihanoi_status, is_zalo_followed,
+                  needs_home_support
+           FROM residents
+           WHERE household_id = :h AND deleted_at IS NULL
+             AND dob BETWEEN '1800-01-01' AND :cutoff
+           ORDER BY relation != 'head', dob, sort_key""",
+        {"h": household_id, "cutoff": adult_cutoff(report_date)}))
+
+
+def get_visit(db, ward_code: str, visit_id: str) -> dict | None:
+    """Return the ward's visit with `visit_id`, or None."""
+    rows = list(db.query("SELECT * FROM visits WHERE id = :id AND ward_code = :ward",
+                         {"id": visit_id, "ward": ward_code}))
+    return rows[0] if rows else None
+
+
+def list_follow_ups(db, household_id: str) -> list[dict]:
+    """Return all follow-ups of the household, oldest due first."""
+    return list(db.query("SELECT * FROM follow_ups WHERE household_id = :h ORDER BY due_at",
+                         {"h": household_id}))
+
+
+def record_visit(db, *, ward_code: str, household_id: str, officer_id: str, outcome: str,
+                 notes: str | None = None, follow_up_at: datetime | None = None,
+                 onboarding: dict | None = None) -> dict:
+    """Record a visit and its onboarding changes in one write transaction; return the
+    visit row.
+
+    `onboarding` maps resident ids of the household to {"ihanoi_status": ...,
+    "is_zalo_followed": 0/1} (either key may be missing: unchanged). A visit that ends
+    done, declined or come back closes the household's open follow-ups; come back opens
+    a new one due at `follow_up_at`. Everything is audited (ids and codes only).
+
+    :raises VisitError: `not_found` (household not a live one of the ward),
+        `bad_resident` (an onboarding id not a live resident of the household).
+    :raises ValueError: a bad outcome, or come back without `follow_up_at`.
+    """
+    from ..db import write
+    if outcome not in OUTCOMES:
+        raise ValueError(f"bad outcome {outcome!r}")
+    if (outcome == "come_back") != (follow_up_at is not None):
+        raise ValueError("come_back needs follow_up_at, other outcomes none")
+    with write(db):
+        found = db.execute(
+            "SELECT 1 FROM households WHERE id = ? AND ward_code = ? AND deleted_at IS NULL",
+            [household_id, ward_code]).fetchone()
+        if not found:
+            raise VisitError("not_found")
+        now = clock.now_iso()
+        visit = {
+            "id": new_id(), "ward_code": ward_code, "household_id": household_id,
+            "officer_id": officer_id, "visited_at": now, "outcome": outcome,
+            "notes": notes or None,
+            "follow_up_on": clock.iso(follow_up_at) if follow_up_at else None,
+            "created_at": now, "updated_at": now, "updated_by": officer_id,
+            "deleted_at": None,
+        }
+        db.table("visits").insert(visit)
+        closed = 0
+        if outcome in CLOSES_FOLLOW_UPS:
+            closed = db.execute(
+                """UPDATE follow_ups SET closed_at = :now, closed_by_visit_id = :visit,
+                       updated_at = :now, updated_by = :by
+                   WHERE household_id = :h AND closed_at IS NULL AND deleted_at IS NULL""",
+                {"now": now, "visit": visit["id"], "by": officer_id, "h": household_id},
+            ).rowcount
+        if outcome == "come_back":
+            db.table("follow_ups").insert({
+                "id": new_id(), "ward_code": ward_code, "household_id": household_id,
+                "visit_id": visit["id"], "due_at": visit["follow_up_on"], "closed_at": None,
+                "closed_by_visit_id": None, "created_at": now, "updated_at": now,
+                "updated_by": officer_id, "deleted_at": None,
+            })
+        audit.record(db, "visit_recorded", entity="households", entity_id=household_id,
+                     detail={"visit_id": visit["id"], "outcome": outcome,
+                             "follow_ups_closed": closed},
+                     user_id=officer_id, ward_code=ward_code)
+        apply_onboarding(db, ward_code=ward_code, household_id=household_id,
+                         changes=onboarding or {}, by=officer_id, visit_id=visit["id"],
+                         now=now)
+    return visit
+
+
+def apply_onboarding(db, *, ward_code: str, household_id: str, changes: dict,
+                     by: str | None, visit_id: str | None, now: str) -> int:
+    """Save per-resident iHanoi status and Zalo OA changes; return how many values
+    changed. Each change gets an onboarding_changes row and an audit entry. The caller
+    holds the write transaction.
+
+    :raises VisitError: `bad_resident` for an id that is not a live resident of the
+        household.
+    """
+    if not changes:
+        return 0
+    current = {r["id"]: r for r in db.query(
+        """SELECT id, ihanoi_status, is_zalo_followed FROM residents
+           WHERE household_id = :h AND ward_code = :ward AND deleted_at IS NULL""",
+        {"h": household_id, "ward": ward_code})}
+    changed_count = 0
+    for resident_id, wanted in changes.items():
+        old = current.get(resident_id)
+        if old is None:
+            raise VisitError("bad_resident")
+        updates = {}
+        for field in ("ihanoi_status", "is_zalo_followed"):
+            if field in wanted and wanted[field] is not None and wanted[field] != old[field]:
+                updates[field] = wanted[field]
+        if not updates:
+            continue
+        db.execute(
+            f"""UPDATE residents SET {', '.join(f'{k} = :{k}' for k in updates)},
+                    updated_at = :now, updated_by = :by WHERE id = :id""",
+            {**updates, "now": now, "by": by, "id": resident_id})
+        for field, value in updates.items():
+            db.table("onboarding_changes").insert({
+                "id": new_id(), "ward_code": ward_code, "resident_id": resident_id,
+                "household_id": household_id, "visit_id": visit_id, "field": field,
+                "old_value": str(old[field]), "new_value": str(value), "changed_at": now,
+                "changed_by": by,
+            })
+        audit.record(db, "resident_onboarding_updated", entity="residents",
+                     entity_id=resident_id,
+                     detail={"fields": sorted(updates), "visit_id": visit_id,
+                             **{k: v for k, v in updates.items() if k == "ihanoi_status"}},
+                     user_id=by, ward_code=ward_code)
+        changed_count += len(updates)
+    return changed_count
+
+
+# --- the household timeline ----------------------------------------------------------
+
+_DECLARATION_ACTIONS = ("declaration_created", "declaration_recorded",
+                        "declaration_submitted", "declaration_verified",
+                        "declaration_needs_fix")
+
+
+def timeline(db, ward_code: str, household_id: str, *, limit: int = 50) -> list[dict]:
+    """Return the household's visits, onboarding changes and declaration steps, newest
+    first, each {"kind": "visit"|"change"|"declaration", "at", "user_name", ...}:
+    visits carry `outcome`, `notes`, `follow_up_on`; changes `resident_name`, `field`,
+    `old_value`, `new_value`; declarations `resident_name`, `action`, `declaration_kind`.
+    """
+    params = {"h": household_id, "ward": ward_code, "limit": limit}
+    items = [dict(row, kind="visit") for row in db.query(
+        """SELECT v.id, v.visited_at AS at, v.outcome, v.notes, v.follow_up_on,
+                  u.display_name AS user_name
+           FROM visits v LEFT JOIN users u ON u.id = v.officer_id
+           WHERE v.household_id = :h AND v.ward_code = :ward AND v.deleted_at IS NULL
+           ORDER BY v.visited_at DESC LIMIT :limit""", params)]
+    items += [dict(row, kind="change") for row in db.query(
+        """SELECT c.id, c.changed_at AS at, c.field, c.old_value, c.new_value,
+                  r.full_name AS resident_name, u.display_name AS user_name
+           FROM onboarding_changes c
+           JOIN residents r ON r.id = c.resident_id
+           LEFT JOIN users u ON u.id = c.changed_by
+           WHERE c.household_id = :h AND c.ward_code = :ward
+           ORDER BY c.changed_at DESC LIMIT :limit""", params)]
+    actions = ", ".join(f"'{a}'" for a in _DECLARATION_ACTIONS)  # constants, not input
+    items += [dict(row, kind="declaration") for row in db.query(
+        f"""SELECT a.id, a.at, a.action, d.kind AS declaration_kind,
+                   r.full_name AS resident_name, u.display_name AS user_name
+            FROM residents r
+            JOIN declarations d ON d.resident_id = r.id AND d.deleted_at IS NULL
+            JOIN audit_log a ON a.entity = 'declarations' AND a.entity_id = d.id
+            LEFT JOIN users u ON u.id = a.user_id
+            WHERE r.household_id = :h AND r.ward_code = :ward
+              AND a.action IN ({actions})
+            ORDER BY a.at DESC LIMIT :limit""", params)]
+    items.sort(key=lambda item: (item["at"], item["kind"] == "visit"), reverse=True)
+    return items[:limit]
