@@ -323,3 +323,41 @@ def test_not_submitted_keeps_the_reason(client, db, officer, auth, home):
     # The leaders' list does not claim it reached iHanoi.
     listing = client.get("/declarations").text
     assert "Chưa gửi trên iHanoi" in listing
+
+
+def test_discard_a_draft_opened_by_mistake(client, db, officer, auth, home):
+    declaration_id = start(client, home["mai"])
+    page = client.get(f"/declarations/{declaration_id}")
+    assert f'action="/declarations/{declaration_id}/discard"' in page.text
+    resp = auth.post(f"/declarations/{declaration_id}/discard")
+    assert resp.status_code == 303
+    assert resp.headers["Location"] == f"/households/{home['household']['id']}"
+    assert row(db, declaration_id) is None                       # gone from every list
+    assert client.get(f"/declarations/{declaration_id}").status_code == 404
+    assert declaration_id not in client.get("/declarations").text
+    stored = db.execute("SELECT deleted_at FROM declarations WHERE id = ?",
+                        [declaration_id]).fetchone()
+    assert stored[0] is not None                                 # soft delete, kept
+    actions = [r[0] for r in db.execute(
+        "SELECT action FROM audit_log WHERE entity_id = ?", [declaration_id])]
+    assert "declaration_discarded" in actions
+
+
+def test_a_recorded_declaration_cannot_be_discarded(client, db, officer, auth, home):
+    declaration_id = start(client, home["mai"])
+    record(auth, declaration_id, MOTORBIKE)
+    assert row(db, declaration_id)["status"] == "recorded"
+    assert 'discard"' not in client.get(f"/declarations/{declaration_id}").text
+    assert auth.post(f"/declarations/{declaration_id}/discard").status_code == 409
+    assert row(db, declaration_id)["status"] == "recorded"
+
+
+def test_discard_another_wards_draft_is_404(client, db, officer, auth):
+    other_household = make_household(db, ward_code=WARD_B)
+    other = make_resident(db, other_household, full_name="Lê Văn Tám")
+    officer_b = make_user(db, ward_code=WARD_B)
+    with write(db):
+        d = q.create_draft(db, ward_code=WARD_B, resident_id=other["id"], kind="vehicle",
+                           channel="home_visit", by=officer_b["id"])
+    assert auth.post(f"/declarations/{d['id']}/discard").status_code == 404
+    assert row(db, d["id"], ward=WARD_B) is not None

@@ -97,6 +97,26 @@ def save_draft(db, ward_code: str, declaration_id: str, fields: dict, *, by: str
     return get_declaration(db, ward_code, declaration_id)
 
 
+def discard_draft(db, ward_code: str, declaration_id: str, *, by: str) -> dict:
+    """Soft-delete a `draft` declaration (opened by mistake or abandoned); return the row
+    as it was. Recorded or later declarations are never discarded: they go through review.
+
+    :raises NotEditable: `not_found`, or `not_editable` when it is not a draft.
+    """
+    row = get_declaration(db, ward_code, declaration_id)
+    if row is None:
+        raise NotEditable("not_found")
+    if row["status"] != "draft":
+        raise NotEditable("not_editable")
+    now = clock.now_iso()
+    update_row(db, "declarations", declaration_id,
+               {"deleted_at": now, "updated_at": now, "updated_by": by})
+    audit.record(db, "declaration_discarded", entity=ENTITY, entity_id=declaration_id,
+                 detail={"kind": row["kind"], "resident_id": row["resident_id"]},
+                 user_id=by, ward_code=ward_code)
+    return row
+
+
 _SELECT = """
     SELECT d.*, r.full_name AS resident_name, h.group_id, g.name AS group_name
     FROM declarations d

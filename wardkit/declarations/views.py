@@ -143,6 +143,24 @@ def record(declaration_id):
     return redirect(target, code=303)
 
 
+@bp.route("/<declaration_id>/discard", methods=["POST"])
+@roles(*FIELD_ROLES)
+def discard(declaration_id):
+    """Throw away a draft (soft delete, audited) and go back to the household."""
+    _declaration_or_404(declaration_id)
+    db = get_db()
+    try:
+        with write(db):
+            row = queries.discard_draft(db, current_user.ward_code, declaration_id,
+                                        by=current_user.id)
+    except DeclarationError:
+        abort(409)
+    resident = _resident(row)
+    flash(_("Draft discarded."), "success")
+    return redirect(url_for("residents.household", household_id=resident["household_id"]),
+                    code=303)
+
+
 @bp.route("/<declaration_id>/submitted", methods=["POST"])
 @roles(*FIELD_ROLES)
 def mark_submitted(declaration_id):
