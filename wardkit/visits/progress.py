@@ -146,7 +146,7 @@ def csv_columns():
         (_("Target adults"), lambda r: r["target_adults"]),
         (_("iHanoi activated"), lambda r: r["activated"]),
         (_("Activated today"), lambda r: r["activated_today"]),
-        (_("% of target"), pct),
+        (_("Share of target"), pct),
         (_("Households"), lambda r: r["households"]),
         (_("Households visited"), lambda r: r["visited"]),
         (_("Visited today"), lambda r: r["visited_today"]),

@@ -1,0 +1,179 @@
+"""The leaders' group progress against a hand-counted ward: adults by date of birth at
+the report date, only live residents of live households, only the ward's own; today's
+and cumulative numbers; sorting; the CSV."""
+import csv
+import io
+import re
+from datetime import date, datetime, timezone
+
+import pytest
+
+from tests.factories import WARD_B, make_group, make_household, make_resident, make_user
+from wardkit import audit, clock
+from wardkit.visits import progress as progress_mod
+from wardkit.visits import queries
+from wardkit.visits.queries import HANOI
+
+NOW = datetime(2026, 12, 3, 3, 0, tzinfo=timezone.utc)  # Thu 3 Dec 2026, 10:00 in Hanoi
+YESTERDAY = datetime(2026, 12, 2, 3, 0, tzinfo=timezone.utc)
+
+
+def declaration(db, resident, status, *, recorded_at=None, by=None, ward="00103"):
+    row_id = f"d-{resident['id']}-{status}"
+    db.table("declarations").insert({
+        "id": row_id, "ward_code": ward, "resident_id": resident["id"], "kind": "licence",
+        "status": status, "lawful_basis": "official_duty", "recorded_by": by or "x",
+        "channel": "home_visit", "created_at": clock.now_iso(),
+        "updated_at": clock.now_iso()})
+    if recorded_at is not None:
+        saved = clock.now
+        clock.now = lambda: recorded_at
+        try:
+            audit.record(db, "declaration_recorded", entity="declarations", entity_id=row_id,
+                         user_id=by, ward_code=ward)
+        finally:
+            clock.now = saved
+
+
+@pytest.fixture
+def ward(db, fake_clock):
+    """The hand-counted ward (see the numbers in test_progress_numbers)."""
+    fake_clock.current = YESTERDAY
+    officer = make_user(db, username="can.bo")
+    g1 = make_group(db, name="Tổ 1", target_adults=10)
+    g2 = make_group(db, name="Tổ 2", target_adults=0)
+    g3 = make_group(db, name="=SUM(A1:A9)", target_adults=4)  # formula-looking name
+    a1, a2, a3 = (make_household(db, group=g1, house_number=n) for n in ("1", "2", "3"))
+    b1 = make_household(db, group=g2, house_number="1")
+    r1 = make_resident(db, a1, full_name="Nguyễn Văn Một", dob=date(1950, 1, 1))
+    r2 = make_resident(db, a1, full_name="Nguyễn Thị Hai", dob=date(2011, 12, 3),
+                       ihanoi_status="installed")   # 15 today: an adult
+    r3 = make_resident(db, a1, full_name="Nguyễn Văn Ba", dob=date(2011, 12, 4))  # 15 tomorrow
+    r4 = make_resident(db, a1, full_name="Nguyễn Văn Bốn", dob=date(1980, 1, 1),
+                       ihanoi_status="activated")
+    db.execute("UPDATE residents SET deleted_at = ? WHERE id = ?", [clock.now_iso(), r4["id"]])
+    make_resident(db, a2, full_name="Trần Văn Năm", dob=date(1970, 1, 1),
+                  ihanoi_status="activated")
+    db.execute("UPDATE households SET deleted_at = ? WHERE id = ?", [clock.now_iso(), a2["id"]])
+    r6 = make_resident(db, a3, full_name="Lê Thị Sáu", dob=date(1990, 1, 1))
+    r7 = make_resident(db, b1, full_name="Phạm Văn Bảy", dob=date(2000, 1, 1),
+                       ihanoi_status="activated")
+    # Another ward, all activated and visited: never counted here.
+    og = make_group(db, name="Tổ 1", ward_code=WARD_B, target_adults=10)
+    oh = make_household(db, group=og, ward_code=WARD_B)
+    other = make_resident(db, oh, dob=date(1960, 1, 1), ihanoi_status="activated")
+    other_officer = make_user(db, ward_code=WARD_B)
+    queries.record_visit(db, ward_code=WARD_B, household_id=oh["id"],
+                         officer_id=other_officer["id"], outcome="done")
+    declaration(db, other, "recorded", recorded_at=NOW, ward=WARD_B)
+
+    # Yesterday: a3 asked to come back today at 17:00; r2's declaration was recorded.
+    queries.record_visit(db, ward_code="00103", household_id=a3["id"],
+                         officer_id=officer["id"], outcome="come_back",
+                         follow_up_at=datetime(2026, 12, 3, 17, 0, tzinfo=HANOI))
+    declaration(db, r2, "verified", recorded_at=YESTERDAY)
+    declaration(db, r6, "draft")
+    declaration(db, r4, "recorded", recorded_at=NOW)  # a removed resident's
+
+    # Today: a1 done, r1 activated (and 14-year-old r3 too: not an adult); b1 asks to
+    # come back on Saturday.
+    fake_clock.current = NOW
+    queries.record_visit(db, ward_code="00103", household_id=a1["id"],
+                         officer_id=officer["id"], outcome="done",
+                         onboarding={r1["id"]: {"ihanoi_status": "activated"},
+                                     r3["id"]: {"ihanoi_status": "activated"}})
+    queries.record_visit(db, ward_code="00103", household_id=b1["id"],
+                         officer_id=officer["id"], outcome="come_back",
+                         follow_up_at=datetime(2026, 12, 5, 8, 0, tzinfo=HANOI))
+    declaration(db, r1, "recorded", recorded_at=NOW)
+    return {"g1": g1, "g2": g2, "g3": g3, "r7": r7}
+
+
+def test_progress_numbers(app, db, ward):
+    with app.test_request_context():
+        report = progress_mod.progress(db, "00103")
+    assert report["report_date"] == date(2026, 12, 3)
+    rows = {row["name"]: row for row in report["rows"]}
+    assert list(rows) == ["=SUM(A1:A9)", "Tổ 1", "Tổ 2"]  # natural name order
+    keys = ("adults", "activated", "activated_today", "households", "visited",
+            "visited_today", "follow_ups_due", "declarations", "declarations_today")
+    assert {k: rows["Tổ 1"][k] for k in keys} == {
+        "adults": 3, "activated": 1, "activated_today": 1, "households": 2, "visited": 2,
+        "visited_today": 1, "follow_ups_due": 1, "declarations": 2, "declarations_today": 1}
+    assert rows["Tổ 1"]["percent"] == pytest.approx(10.0)
+    assert {k: rows["Tổ 2"][k] for k in keys} == {
+        "adults": 1, "activated": 1, "activated_today": 0, "households": 1, "visited": 1,
+        "visited_today": 1, "follow_ups_due": 0, "declarations": 0, "declarations_today": 0}
+    assert rows["Tổ 2"]["percent"] is None  # no target set
+    assert all(rows["=SUM(A1:A9)"][k] == 0 for k in keys)
+    total = report["total"]
+    assert {k: total[k] for k in keys} == {
+        "adults": 4, "activated": 2, "activated_today": 1, "households": 3, "visited": 3,
+        "visited_today": 2, "follow_ups_due": 1, "declarations": 2, "declarations_today": 1}
+    assert total["target_adults"] == 14
+    assert total["percent"] == pytest.approx(200 / 14)
+
+
+def cells(html: str, group_id: str) -> dict:
+    row = re.search(rf'<tr id="progress-{group_id}".*?</tr>', html, re.S).group(0)
+    return {col: value for col, value in re.findall(
+        r'data-col="(\w+)">\+?([\d./]+)', row)}
+
+
+def test_progress_page_shows_the_numbers(client, db, auth, ward):
+    make_user(db, username="lanh.dao", role="leader")
+    auth.login("lanh.dao")
+    html = client.get("/progress").text
+    g1 = cells(html, ward["g1"]["id"])
+    assert g1["adults"] == "3" and g1["activated"] == "1" and g1["activated_today"] == "1"
+    assert g1["visited"] == "2" and g1["visited_today"] == "1"
+    assert g1["follow_ups"] == "1" and g1["declarations"] == "2"
+    assert g1["declarations_today"] == "1"
+    # The bar is an inline SVG rect sized by the percentage, not a style attribute.
+    row = re.search(rf'<tr id="progress-{ward["g1"]["id"]}".*?</tr>', html, re.S).group(0)
+    assert '<rect class="bar-fill" x="0" y="0" width="10.0"' in row
+    assert "style=" not in html
+    # Tổ 3 has nobody assigned, nor do the others: the warning names them.
+    assert 'id="unassigned-warning"' in html
+    assert "Phạm Văn Bảy" not in html  # aggregates only
+
+
+def order(html: str) -> list[str]:
+    return re.findall(r'<tr id="progress-([^"]+)" data-group', html)
+
+
+def test_progress_sorts_on_allowed_columns(client, db, auth, ward):
+    make_user(db, username="lanh.dao", role="leader")
+    auth.login("lanh.dao")
+    g1, g2, g3 = (ward[k]["id"] for k in ("g1", "g2", "g3"))
+    assert order(client.get("/progress").text) == [g3, g1, g2]
+    assert order(client.get("/progress?sort=adults&dir=desc").text) == [g1, g2, g3]
+    assert order(client.get("/progress?sort=adults").text) == [g3, g2, g1]
+    assert order(client.get("/progress?sort=name&dir=desc").text) == [g2, g1, g3]
+    assert order(client.get("/progress?sort=percent&dir=desc").text) == [g1, g3, g2]
+    assert order(client.get("/progress?sort=visited_today;drop").text) == [g3, g1, g2]
+
+
+def test_progress_csv_is_neutralised(client, db, auth, ward):
+    make_user(db, username="lanh.dao", role="leader")
+    auth.login("lanh.dao")
+    r = client.get("/progress.csv")
+    assert r.status_code == 200
+    assert r.headers["Content-Type"].startswith("text/csv")
+    assert r.data.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(r.data.decode("utf-8-sig"))))
+    assert len(rows) == 1 + 3 + 1  # header, groups, ward total
+    assert rows[2][:4] == ["Tổ 1", "3", "10", "1"]
+    assert rows[1][0] == "'=SUM(A1:A9)"
+    assert rows[4][1:4] == ["4", "14", "2"]
+    assert db.execute("SELECT count(*) FROM audit_log WHERE action = 'progress_exported'"
+                      ).fetchone()[0] == 1
+
+
+@pytest.mark.parametrize("role, status", [("leader", 200), ("admin", 200), ("viewer", 200),
+                                          ("officer", 403), ("kiosk", 403)])
+def test_progress_roles(client, db, auth, role, status):
+    make_user(db, username="u", role=role)
+    auth.login("u")
+    assert client.get("/progress").status_code == status
+    assert client.get("/progress.csv").status_code == status
