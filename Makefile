@@ -5,14 +5,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask
 
-.PHONY: run test venv dev-deps browser init-db translations bench clean
+.PHONY: run test venv dev-deps browser pdf-libs init-db translations bench clean
 
-run: $(VENV)/.runtime
+run: $(VENV)/.runtime pdf-libs
 	$(FLASK) init-db
 	$(FLASK) seed-demo
 	$(FLASK) serve
 
-test: $(VENV)/.dev browser
+test: $(VENV)/.dev browser pdf-libs
 	$(BIN)/python -m pytest
 
 venv: $(VENV)/.runtime
@@ -38,6 +38,20 @@ browser:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	  else \
 	    echo "chromium is missing: sudo apt-get install chromium (browser tests will skip)"; \
+	  fi; \
+	fi
+
+# The printed QR sheets: WeasyPrint's system libraries (Pango, HarfBuzz) and poppler-utils
+# (pdftoppm/pdftotext, which the sheet tests use to read the PDFs back). Installed with
+# apt when missing and we are root.
+PDF_DEBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils
+pdf-libs:
+	@missing=$$(for p in $(PDF_DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = "0" ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else \
+	    echo "missing for the printed sheets: sudo apt-get install $$missing"; \
 	  fi; \
 	fi
 

@@ -1,0 +1,468 @@
+"""Printed QR sheets: the PDFs themselves (rasterised with pdftoppm, every QR decoded with
+zxing-cpp, text read back with pdftotext, font sizes read from the page content), the
+watermark, the group batch and its background job, access, audit, and /r/<reference>.
+
+The sheets are rendered in English (`lang=en`) so the assertions do not depend on the
+Vietnamese catalogue; names, addresses and the watermark carry the diacritics that prove
+the embedded font extracts correctly.
+"""
+import io
+import json
+import math
+import os
+import re
+import shutil
+import subprocess
+import time
+from datetime import date
+
+import pytest
+
+from tests.factories import (WARD_A, WARD_B, make_group, make_household, make_resident,
+                             make_user)
+from wardkit import audit
+from wardkit.sheets import queries as sheet_queries
+
+TOOLS = ("pdftoppm", "pdftotext", "pdffonts")
+
+
+def _require_tools():
+    missing = [tool for tool in TOOLS if shutil.which(tool) is None]
+    try:
+        import weasyprint  # noqa: F401
+        import zxingcpp  # noqa: F401
+    except (ImportError, OSError) as exc:
+        missing.append(str(exc))
+    if missing:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"missing for the PDF tests: {missing} (make test installs them)")
+        pytest.skip(f"missing for the PDF tests: {missing}")
+
+
+@pytest.fixture(autouse=True)
+def pdf_tools():
+    _require_tools()
+
+
+LINKS = {
+    "ihanoi_android_url": "https://play.google.com/store/apps/details?id=vn.test.ihanoi",
+    "ihanoi_ios_url": "https://apps.apple.com/vn/app/ihanoi-test/id1234567890",
+    "vneid_url": "https://vneid.gov.vn/test-install",
+    "declare_guide_url": "https://hanoi.gov.vn/test-guide",
+    "zalo_oa_url": "https://zalo.me/3499917305709217875",
+    "ihanoi_hotline": "1022 (nhánh 8)",
+    "traffic_hotline": "0243.942.4451",
+    "police_name": "Công an phường Tây Hồ",
+    "police_phone": "024.3823.0000",
+    "police_address": "Số 1 Phú Xá",
+    "public_url": "",
+}
+CCCD = "001085012345"
+PHONE = "0912345678"
+
+
+def configure(db, ward_code=WARD_A, **overrides):
+    from wardkit.db import write
+    with write(db):
+        sheet_queries.save_settings(db, ward_code, {**LINKS, **overrides}, by=None)
+
+
+@pytest.fixture
+def family(db):
+    """A group with two households: Số 2 (Hùng, the head, activated; Mai; a child Đức)
+    and Số 10 (Hằng alone); plus a household of another ward."""
+    group = make_group(db, name="Tổ dân phố số 7")
+    first = make_household(db, group=group, house_number="2", lane="Ngõ 34", street="Âu Cơ")
+    make_resident(db, first, full_name="Nguyễn Văn Hùng", relation="head", cccd=CCCD,
+                  phone=PHONE, gender="male", dob=date(1970, 3, 4), ihanoi_status="activated")
+    make_resident(db, first, full_name="Phạm Thị Mai", relation="spouse",
+                  dob=date(1972, 5, 6), ihanoi_status="installed")
+    make_resident(db, first, full_name="Nguyễn Minh Đức", relation="child", gender="male",
+                  dob=date(2018, 1, 2))
+    second = make_household(db, group=group, house_number="10", lane="Ngõ 34", street="Âu Cơ")
+    make_resident(db, second, full_name="Lê Thị Hằng", relation="head", dob=date(1941, 2, 3))
+    other = make_household(db, ward_code=WARD_B, street="Hàng Bạc", lane=None)
+    return {"group": group, "first": first, "second": second, "other": other}
+
+
+@pytest.fixture
+def english(client):
+    """Sheets in English: the assertions do not wait for the Vietnamese catalogue."""
+    with client.session_transaction() as session:
+        session["lang"] = "en"
+
+
+# --- reading PDFs ---------------------------------------------------------------------------
+
+def pdf_text(data: bytes, tmp_path, *, layout=False) -> str:
+    path = tmp_path / "sheet.pdf"
+    path.write_bytes(data)
+    args = ["pdftotext", "-enc", "UTF-8"] + (["-layout"] if layout else []) + [str(path), "-"]
+    return subprocess.run(args, check=True, capture_output=True).stdout.decode("utf-8")
+
+
+def page_texts(data: bytes, tmp_path) -> list[str]:
+    return pdf_text(data, tmp_path).split("\f")[:-1]
+
+
+def qr_payloads(data: bytes, tmp_path, dpi=150) -> list[list[str]]:
+    """Rasterise every page and return the decoded QR payloads of each page."""
+    import zxingcpp
+    from PIL import Image
+
+    path = tmp_path / "scan.pdf"
+    path.write_bytes(data)
+    prefix = tmp_path / "page"
+    subprocess.run(["pdftoppm", "-r", str(dpi), "-gray", "-png", str(path), str(prefix)],
+                   check=True)
+    pages = sorted(tmp_path.glob("page-*.png"))
+    result = []
+    for png in pages:
+        with Image.open(png) as image:
+            found = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
+        result.append(sorted(code.text for code in found))
+        png.unlink()
+    return result
+
+
+def text_sizes(data: bytes) -> list[tuple[float, str]]:
+    """Return (font size in pt as printed, text) of every text run in the PDF."""
+    from pypdf import PdfReader
+
+    runs = []
+
+    def visit(text, cm, tm, font_dict, font_size):
+        if text.strip():
+            scale = math.hypot(tm[2], tm[3]) * math.hypot(cm[2], cm[3])
+            runs.append((round(font_size * scale, 1), text.strip()))
+
+    for page in PdfReader(io.BytesIO(data)).pages:
+        page.extract_text(visitor_text=visit)
+    return runs
+
+
+def household_url(household) -> str:
+    return f"http://localhost/r/{household['reference']}"
+
+
+# --- one household ------------------------------------------------------------------------
+
+def test_household_sheet_qr_codes_decode_to_the_configured_links(db, officer, client, family,
+                                                                   english, tmp_path):
+    configure(db)
+    resp = client.get(f"/households/{family['first']['id']}/sheet.pdf")
+    assert resp.status_code == 200
+    assert resp.mimetype == "application/pdf"
+    assert resp.data.startswith(b"%PDF")
+    pages = qr_payloads(resp.data, tmp_path)
+    assert len(pages) == 1, "one household, one A4 page"
+    assert pages[0] == sorted([
+        LINKS["ihanoi_android_url"], LINKS["ihanoi_ios_url"], LINKS["vneid_url"],
+        LINKS["declare_guide_url"], LINKS["zalo_oa_url"], household_url(family["first"])])
+
+
+def test_household_sheet_text_names_address_steps_and_no_personal_numbers(
+        db, officer, client, family, english, tmp_path):
+    configure(db)
+    data = client.get(f"/households/{family['first']['id']}/sheet.pdf").data
+    text = pdf_text(data, tmp_path)
+    flat = " ".join(text.split())
+    for expected in ("Phường Tây Hồ", "Tổ dân phố số 7", "Số 2, Ngõ 34, Âu Cơ",
+                     "For: Hùng, Mai, Đức", "Install iHanoi", "Log in with VNeID",
+                     "Declare your licence and vehicles", "Follow the traffic police on Zalo",
+                     "0243.942.4451", "1022 (nhánh 8)", "Công an phường Tây Hồ",
+                     "024.3823.0000", "Số 1 Phú Xá"):
+        assert expected in flat, expected
+    # The short link under each code (wrapped to the code's width).
+    assert "zalo.me/3499917305709217875" in "".join(text.split())
+    # No full names, CCCD, phone or date of birth on paper.
+    digits = "".join(ch for ch in text if ch.isdigit())
+    assert CCCD not in digits and CCCD[-6:] not in text
+    assert PHONE not in digits and "912 345" not in text
+    assert "Nguyễn Văn Hùng" not in flat and "1970" not in text and "04/03" not in text
+    assert "MẪU / SAMPLE" not in text
+
+
+def test_embedded_font_and_metadata_without_personal_data(db, officer, client, family,
+                                                          tmp_path):
+    configure(db)
+    data = client.get(f"/households/{family['first']['id']}/sheet.pdf").data
+    path = tmp_path / "fonts.pdf"
+    path.write_bytes(data)
+    fonts = subprocess.run(["pdffonts", str(path)], check=True,
+                           capture_output=True).stdout.decode()
+    rows = [line.split() for line in fonts.splitlines()[2:] if line.strip()]
+    assert rows and all("Be-Vietnam-Pro" in row[0] for row in rows), fonts
+    assert all(row[-5:-2] == ["yes", "yes", "yes"] for row in rows), "embedded, subset, unicode"
+    info = subprocess.run(["pdfinfo", str(path)], check=True,
+                          capture_output=True).stdout.decode()
+    meta = " ".join(line for line in info.splitlines()
+                    if line.split(":")[0] in ("Title", "Author", "Subject", "Keywords",
+                                              "Creator"))
+    assert "WardKit" in meta and "iHanoi" in meta
+    for private in ("Hùng", "Mai", "Âu Cơ", "Ngõ 34", "Tổ dân phố", officer["display_name"]):
+        assert private not in meta
+
+
+def test_watermark_until_the_links_are_set(db, officer, client, family, english, tmp_path):
+    url = f"/households/{family['first']['id']}/sheet.pdf"
+    text = pdf_text(client.get(url).data, tmp_path)
+    assert "MẪU / SAMPLE" in text
+    assert "ihanoi-android.example" in text  # obvious sample links, never guessed ones
+    preview = client.get(url + "?format=html").text
+    assert "The links are not set: these sheets are samples." in preview
+    configure(db)
+    assert "MẪU / SAMPLE" not in pdf_text(client.get(url).data, tmp_path)
+    assert "these sheets are samples" not in client.get(url + "?format=html").text
+
+
+def test_demo_style_sample_settings_keep_the_watermark(db, officer, client, family, english,
+                                                       tmp_path):
+    from wardkit.db import write
+    with write(db):
+        sheet_queries.save_settings(db, WARD_A, LINKS, by=None, is_sample=True)
+    text = pdf_text(client.get(f"/households/{family['first']['id']}/sheet.pdf").data,
+                    tmp_path)
+    assert "MẪU / SAMPLE" in text
+
+
+def test_checklist_is_pre_ticked_from_the_registry(db, officer, client, family, english):
+    configure(db)
+    html = client.get(f"/households/{family['first']['id']}/sheet.pdf?format=html").text
+    rows = {}
+    for chunk in html.split('<tr><th scope="row">')[1:]:
+        name = chunk.split("<", 1)[0].strip()
+        row = chunk.split("</tr>", 1)[0]
+        rows[name] = [cell.count("ticked") for cell in row.split("<td>")[1:]]
+    # Adults only (the child Đức is not listed); Hùng activated, Mai installed.
+    assert rows == {"Hùng": [1, 1, 0, 0], "Mai": [1, 0, 0, 0]}
+
+
+def test_large_print_body_is_at_least_18_pt(db, officer, client, family, english, tmp_path):
+    configure(db)
+    resp = client.get(f"/households/{family['first']['id']}/sheet.pdf?layout=large")
+    assert resp.status_code == 200
+    runs = text_sizes(resp.data)
+    body = [size for size, text in runs
+            if text.startswith(("Scan the code", "Open iHanoi", "In iHanoi", "Follow the"))]
+    assert body and min(body) >= 18, runs
+    names = [size for size, text in runs if "Hùng" in text]
+    assert names and min(names) >= 18
+    # The normal sheet's body is 14 pt or more.
+    normal = text_sizes(client.get(f"/households/{family['first']['id']}/sheet.pdf").data)
+    assert min(size for size, text in normal if text.startswith("Scan the code")) >= 14
+    # Every step's code still scans in large print.
+    payloads = sum(qr_payloads(resp.data, tmp_path), [])
+    assert LINKS["zalo_oa_url"] in payloads and household_url(family["first"]) in payloads
+
+
+def test_household_sheet_404_for_other_ward_unknown_or_bad_layout(officer, client, family):
+    assert client.get(f"/households/{family['other']['id']}/sheet.pdf").status_code == 404
+    assert client.get("/households/nope/sheet.pdf").status_code == 404
+    url = f"/households/{family['first']['id']}/sheet.pdf"
+    assert client.get(url + "?layout=cards").status_code == 404
+    assert client.get(url + "?layout=<script>").status_code == 404
+    assert client.get(url + "?format=docx").status_code == 404
+
+
+@pytest.mark.parametrize("role,status", [("kiosk", 403), ("viewer", 403)])
+def test_sheets_are_for_registry_roles_only(db, client, auth, family, role, status):
+    make_user(db, username="u1", role=role)
+    auth.login("u1")
+    assert client.get(f"/households/{family['first']['id']}/sheet.pdf").status_code == status
+    assert client.get(f"/groups/{family['group']['id']}/sheets.pdf").status_code == status
+
+
+def test_printing_is_audited_with_the_household_ids(db, officer, client, family):
+    client.get(f"/households/{family['first']['id']}/sheet.pdf")
+    rows = audit.entries(db, action="sheets_printed")
+    assert len(rows) == 1
+    assert rows[0]["user_id"] == officer["id"]
+    assert json.loads(rows[0]["detail"])["household_ids"] == [family["first"]["id"]]
+    assert "Hùng" not in rows[0]["detail"]
+
+
+# --- a group --------------------------------------------------------------------------------
+
+def test_group_batch_every_page_scans_in_address_order(db, officer, client, family, english,
+                                                        tmp_path):
+    configure(db)
+    third = make_household(db, group=family["group"], house_number="3", lane="Ngõ 34",
+                           street="Âu Cơ")
+    make_resident(db, third, full_name="Trần Văn Toàn", relation="head")
+    resp = client.get(f"/groups/{family['group']['id']}/sheets.pdf?layout=page")
+    assert resp.status_code == 200
+    pages = qr_payloads(resp.data, tmp_path)
+    steps = [LINKS[k] for k in ("ihanoi_android_url", "ihanoi_ios_url", "vneid_url",
+                                "declare_guide_url", "zalo_oa_url")]
+    # House numbers by value: 2, 3, 10 (not "10" before "2").
+    expected = [family["first"], third, family["second"]]
+    assert len(pages) == 3
+    for page, household in zip(pages, expected):
+        assert page == sorted(steps + [household_url(household)])
+    texts = page_texts(resp.data, tmp_path)
+    assert "Hùng" in texts[0] and "Toàn" in texts[1] and "Hằng" in texts[2]
+    assert "Hàng Bạc" not in "".join(texts)  # the other ward's household
+    detail = json.loads(audit.entries(db, action="sheets_printed")[0]["detail"])
+    assert detail["household_ids"] == [h["id"] for h in expected]
+    assert detail["layout"] == "page"
+
+
+def test_cards_have_four_per_page_and_no_household_data(db, officer, client, family, english,
+                                                         tmp_path):
+    configure(db)
+    for n in range(3):  # 5 households: two pages of cards
+        make_household(db, group=family["group"], house_number=str(20 + n))
+    resp = client.get(f"/groups/{family['group']['id']}/sheets.pdf?layout=cards")
+    assert resp.status_code == 200
+    texts = page_texts(resp.data, tmp_path)
+    assert len(texts) == 2
+    for text in texts:
+        assert text.count("Guide to installing iHanoi") == 4
+        for private in ("Hùng", "Mai", "Hằng", "Âu Cơ", "Số 2", "For:"):
+            assert private not in text
+    for page in qr_payloads(resp.data, tmp_path):
+        assert page == sorted([LINKS["ihanoi_android_url"], LINKS["ihanoi_ios_url"],
+                               LINKS["vneid_url"], LINKS["zalo_oa_url"]] * 4)
+    assert not audit.entries(db, action="sheets_printed")  # no household data printed
+
+
+def test_group_preview_is_the_same_sheet_in_html(db, officer, client, family, english):
+    resp = client.get(f"/groups/{family['group']['id']}/sheets.pdf?layout=page&format=html")
+    assert resp.status_code == 200
+    assert resp.mimetype == "text/html"
+    html = resp.text
+    assert html.index("Số 2, Ngõ 34") < html.index("Số 10, Ngõ 34")
+    assert "sheets.css" in html and "<script" not in html
+    assert f"/groups/{family['group']['id']}/sheets.pdf?layout=page" in html
+    assert "Preview: 2 sheets" in html
+    assert CCCD not in html and PHONE not in html
+    assert audit.entries(db, action="sheets_previewed")
+
+
+def test_group_of_another_ward_or_unknown_is_404(db, officer, client, family):
+    other_group = make_group(db, ward_code=WARD_B)
+    for url in (f"/groups/{other_group['id']}/sheets.pdf", f"/groups/{other_group['id']}/sheets",
+                "/groups/nope/sheets.pdf",
+                f"/groups/{family['group']['id']}/sheets.pdf?layout=poster"):
+        assert client.get(url).status_code == 404, url
+
+
+def test_empty_group_has_nothing_to_print_but_cards(db, officer, client, english, tmp_path):
+    group = make_group(db)
+    resp = client.get(f"/groups/{group['id']}/sheets.pdf")
+    assert resp.status_code == 303
+    page = client.get(resp.headers["Location"]).text
+    assert "This group has no households yet" in page
+    cards = client.get(f"/groups/{group['id']}/sheets.pdf?layout=cards")
+    assert cards.status_code == 200 and len(page_texts(cards.data, tmp_path)) == 1
+
+
+def test_print_buttons_on_group_row_and_household_page(db, officer, client, family, english):
+    home = client.get("/").text
+    assert f"/groups/{family['group']['id']}/sheets" in home
+    household = client.get(f"/households/{family['first']['id']}").text
+    assert f"/households/{family['first']['id']}/sheet.pdf" in household
+    assert "Print sheets" in household
+    page = client.get(f"/groups/{family['group']['id']}/sheets").text
+    assert "2 households, in order of address." in page
+    assert "The official links are not set yet" in page
+
+
+def test_background_job_shows_progress_then_the_pdf(app, db, officer, client, auth, family,
+                                                    english, tmp_path):
+    configure(db)
+    app.config["SHEETS_WORKERS"] = 1
+    resp = auth.post(f"/groups/{family['group']['id']}/sheets/jobs", {"layout": "page"},
+                     headers={"HX-Request": "true", "HX-Target": "sheets-job"})
+    assert resp.status_code == 200
+    assert "<html" not in resp.text
+    token = re.search(r"token&#34;: &#34;([\w-]{43})", resp.text).group(1)
+    deadline = time.time() + 60
+    while True:
+        status = auth.post("/sheets/jobs/status", {"token": token},
+                           headers={"HX-Request": "true", "HX-Target": "sheets-job"})
+        if "The PDF is ready" in status.text or time.time() > deadline:
+            break
+        assert "Making the PDF" in status.text and "<progress" in status.text
+        time.sleep(0.2)
+    assert "The PDF is ready" in status.text
+    pdf = client.get(f"/sheets/jobs/{token}/sheets.pdf")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    assert len(qr_payloads(pdf.data, tmp_path)) == 2
+    # Another user cannot poll or download it.
+    make_user(db, username="binh", role="officer")
+    client.post("/logout", data={"csrf_token": auth.token()})
+    auth.login("binh")
+    assert client.get(f"/sheets/jobs/{token}/sheets.pdf").status_code == 404
+    assert auth.post("/sheets/jobs/status", {"token": token}).status_code == 404
+    assert auth.post("/sheets/jobs/status", {"token": "../../etc"}).status_code == 404
+
+
+def test_batch_in_parallel_parts_joins_in_order(app, db, family, tmp_path):
+    """Several chunks through two worker processes come back joined, in order."""
+    from wardkit.sheets import documents, jobs
+    from flask_babel import force_locale
+    configure(db)
+    for n in range(4):
+        make_household(db, group=family["group"], house_number=str(30 + n))
+    ids = sheet_queries.group_household_ids(db, WARD_A, family["group"]["id"])
+    target = tmp_path / "batch.pdf"
+    seen = []
+    with app.test_request_context(), force_locale("en"), \
+            pytest.MonkeyPatch.context() as mp:
+        mp.setitem(documents.CHUNK_HOUSEHOLDS, "page", 2)
+        pages = jobs.render_group(db, WARD_A, "page", ids, str(target),
+                                  base_url="https://wardkit.test/", ward_name="Phường Tây Hồ",
+                                  group_name="Tổ 7", sheet_locale="en", workers=2,
+                                  progress=seen.append, tmp_dir=str(tmp_path))
+    assert pages == 6 and seen == [1, 2, 3]
+    payloads = qr_payloads(target.read_bytes(), tmp_path)
+    homes = [next(p for p in page if "/r/" in p) for page in payloads]
+    references = dict(db.execute("SELECT reference, id FROM households").fetchall())
+    assert [references[url.rsplit("/", 1)[1]] for url in homes] == ids
+    assert not list(tmp_path.glob("wardkit-sheets-*")), "temporary parts are removed"
+
+
+# --- /r/<reference> -------------------------------------------------------------------------
+
+def test_scan_opens_the_household_and_is_audited(db, officer, client, family):
+    resp = client.get(f"/r/{family['first']['reference']}")
+    assert resp.status_code == 303
+    assert resp.headers["Location"].endswith(f"/households/{family['first']['id']}")
+    rows = audit.entries(db, action="household_scanned")
+    assert rows and rows[0]["entity_id"] == family["first"]["id"]
+
+
+def test_scan_requires_login(client, family):
+    resp = client.get(f"/r/{family['first']['reference']}")
+    assert resp.status_code == 302 and "/login" in resp.headers["Location"]
+
+
+def test_scan_of_another_ward_or_unknown_is_404(db, officer, client, family):
+    assert client.get(f"/r/{family['other']['reference']}").status_code == 404
+    assert client.get("/r/not-a-real-reference-token").status_code == 404
+    assert client.get("/r/x").status_code == 404
+    assert len(audit.entries(db, action="household_scan_unknown")) == 3
+
+
+def test_reissued_reference_stops_the_old_sheet(db, officer, client, auth, family):
+    old = family["first"]["reference"]
+    resp = auth.post(f"/households/{family['first']['id']}/reference")
+    assert resp.status_code == 303
+    assert client.get(f"/r/{old}").status_code == 404
+    new = db.execute("SELECT reference FROM households WHERE id = ?",
+                     [family["first"]["id"]]).fetchone()[0]
+    assert new != old
+    assert client.get(f"/r/{new}").status_code == 303
+
+
+def test_scans_are_rate_limited(app, db, officer, client, family, fake_clock):
+    app.config["SCAN_MAX_PER_MINUTE"] = 5
+    for _ in range(5):
+        assert client.get(f"/r/{family['first']['reference']}").status_code == 303
+    resp = client.get(f"/r/{family['first']['reference']}")
+    assert resp.status_code == 429
+    assert 1 <= int(resp.headers["Retry-After"]) <= 60
+    fake_clock.advance(seconds=61)
+    assert client.get(f"/r/{family['first']['reference']}").status_code == 303

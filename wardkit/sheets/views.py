@@ -1,0 +1,311 @@
+"""Printed QR onboarding sheets: per household and per residential group (PDF, or an HTML
+preview with `?format=html`), batch PDFs with progress, the household QR's landing route
+`/r/<reference>`, and the admin's sheet settings page.
+
+Every print and preview is audited with the households it showed; `/r/<reference>` is
+signed-in, ward-scoped, rate-limited and audited.
+"""
+import math
+import os
+from datetime import timedelta
+
+from flask import (Blueprint, Response, abort, current_app, flash, redirect,
+                   render_template, request, url_for)
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.exceptions import TooManyRequests
+
+from .. import audit, clock
+from ..db import get_db, write
+from ..groups import queries as group_queries
+from ..htmx import page_or_fragment
+from ..residents import queries as resident_queries
+from ..security import roles
+from . import documents, jobs, queries
+from .forms import SettingsForm
+
+bp = Blueprint("sheets", __name__)
+
+# Sheets show residents' first names and addresses: the registry's roles only.
+PRINT_ROLES = ("admin", "leader", "officer")
+PREVIEW_LIMIT = 50          # households shown in a group's HTML preview
+STREAM_BLOCK = 64 * 1024
+
+
+def _layout(allowed: tuple[str, ...]) -> str:
+    layout = request.args.get("layout", "page")
+    if layout not in allowed:
+        abort(404)
+    return layout
+
+
+def _wants_html() -> bool:
+    fmt = request.args.get("format", "pdf")
+    if fmt not in ("pdf", "html"):
+        abort(404)
+    return fmt == "html"
+
+
+def _group_or_404(group_id: str) -> dict:
+    group = group_queries.get_group(get_db(), current_user.ward_code, group_id)
+    if group is None:
+        abort(404)
+    return group
+
+
+def _base_url(settings: dict) -> str:
+    """Return the address the household QR codes point to: the configured one, else the
+    address this page was opened with."""
+    return settings.get("public_url") or request.url_root
+
+
+def _locale() -> str:
+    return str(get_locale() or "vi")
+
+
+def _audit_print(action: str, household_ids: list[str], **detail) -> None:
+    db = get_db()
+    with write(db):
+        audit.record(db, action, entity="households",
+                     entity_id=household_ids[0] if len(household_ids) == 1 else None,
+                     detail={"household_ids": household_ids, **detail})
+
+
+def _stream(path, filename: str, *, delete: bool) -> Response:
+    """Stream a PDF file in blocks of STREAM_BLOCK (never whole in memory); with `delete`
+    the file is unlinked at once (the open handle keeps it readable until sent)."""
+    handle = open(path, "rb")
+    if delete:
+        os.unlink(path)
+    size = os.fstat(handle.fileno()).st_size
+
+    def blocks():
+        with handle:
+            while block := handle.read(STREAM_BLOCK):
+                yield block
+
+    resp = Response(blocks(), mimetype="application/pdf", direct_passthrough=True)
+    resp.headers["Content-Length"] = str(size)
+    resp.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return resp
+
+
+def _render_to_temp(layout: str, household_ids: list[str], *, settings: dict,
+                    group_name: str) -> str:
+    path = jobs.jobs_dir() / f"direct-{os.urandom(12).hex()}.pdf"
+    try:
+        jobs.render_group(get_db(), current_user.ward_code, layout, household_ids, str(path),
+                          base_url=_base_url(settings), ward_name=current_user.ward_name,
+                          group_name=group_name, sheet_locale=_locale(), settings=settings,
+                          workers=current_app.config.get("SHEETS_WORKERS"),
+                          tmp_dir=str(jobs.jobs_dir()))
+    except Exception:
+        path.unlink(missing_ok=True)
+        raise
+    return str(path)
+
+
+def _sheet_households(household_ids: list[str], settings: dict) -> list[dict]:
+    return documents.with_codes(
+        queries.sheet_households(get_db(), current_user.ward_code, household_ids,
+                                 today=clock.now().date()),
+        _base_url(settings))
+
+
+# --- one household -----------------------------------------------------------------------
+
+@bp.route("/households/<household_id>/sheet.pdf")
+@roles(*PRINT_ROLES)
+def household_sheet(household_id):
+    """The household's sheet as a PDF (`layout=page|large`), or its HTML preview
+    (`format=html`)."""
+    layout = _layout(documents.HOUSEHOLD_LAYOUTS)
+    as_html = _wants_html()
+    db = get_db()
+    household = resident_queries.get_household(db, current_user.ward_code, household_id)
+    if household is None:
+        abort(404)
+    settings = queries.effective_settings(db, current_user.ward_code)
+    ids = [household["id"]]
+    if as_html:
+        _audit_print("sheets_previewed", ids, layout=layout)
+        return documents.document_html(
+            layout, settings=settings, ward_name=current_user.ward_name,
+            group_name=household["group_name"], households=_sheet_households(ids, settings),
+            for_pdf=False, sheet_locale=_locale(),
+            back_url=url_for("residents.household", household_id=household_id),
+            pdf_url=url_for(".household_sheet", household_id=household_id, layout=layout))
+    path = _render_to_temp(layout, ids, settings=settings, group_name=household["group_name"])
+    _audit_print("sheets_printed", ids, layout=layout)
+    return _stream(path, f"wardkit-sheet-{layout}.pdf", delete=True)
+
+
+# --- a residential group ------------------------------------------------------------------
+
+@bp.route("/groups/<group_id>/sheets")
+@roles(*PRINT_ROLES)
+def group_print(group_id):
+    """The group's print page: choose a layout, preview, make the PDF with progress."""
+    group = _group_or_404(group_id)
+    db = get_db()
+    return render_template(
+        "sheets/group.html", group=group,
+        count=queries.count_group_households(db, current_user.ward_code, group["id"]),
+        settings=queries.effective_settings(db, current_user.ward_code),
+        layout=request.args.get("layout") if request.args.get("layout") in documents.LAYOUTS
+        else "page")
+
+
+@bp.route("/groups/<group_id>/sheets.pdf")
+@roles(*PRINT_ROLES)
+def group_sheets(group_id):
+    """All the group's sheets in one PDF, ordered by address (`layout=page|cards|large`),
+    streamed; or the HTML preview of the first PREVIEW_LIMIT (`format=html`)."""
+    layout = _layout(documents.LAYOUTS)
+    as_html = _wants_html()
+    group = _group_or_404(group_id)
+    db = get_db()
+    settings = queries.effective_settings(db, current_user.ward_code)
+    ids = queries.group_household_ids(db, current_user.ward_code, group["id"])
+    if layout != "cards" and not ids:
+        flash(_("This group has no households yet: there is nothing to print."), "info")
+        return redirect(url_for(".group_print", group_id=group_id, layout=layout), code=303)
+    if as_html:
+        if layout == "cards":
+            context = {"card_pages": 1,
+                       "sheet_count": documents.card_page_count(len(ids))}
+        else:
+            shown = ids[:PREVIEW_LIMIT]
+            _audit_print("sheets_previewed", shown, layout=layout, group_id=group["id"])
+            context = {"households": _sheet_households(shown, settings),
+                       "sheet_count": len(ids)}
+        return documents.document_html(
+            layout, settings=settings, ward_name=current_user.ward_name,
+            group_name=group["name"], for_pdf=False, sheet_locale=_locale(),
+            back_url=url_for(".group_print", group_id=group_id, layout=layout),
+            pdf_url=url_for(".group_sheets", group_id=group_id, layout=layout), **context)
+    path = _render_to_temp(layout, ids, settings=settings, group_name=group["name"])
+    if layout != "cards":
+        _audit_print("sheets_printed", ids, layout=layout, group_id=group["id"])
+    return _stream(path, f"wardkit-sheets-{layout}.pdf", delete=True)
+
+
+@bp.route("/groups/<group_id>/sheets/jobs", methods=["POST"])
+@roles(*PRINT_ROLES)
+def start_job(group_id):
+    """Start making the group's PDF in the background; answer the progress block."""
+    group = _group_or_404(group_id)
+    layout = request.form.get("layout", "page")
+    if layout not in documents.LAYOUTS:
+        abort(404)
+    db = get_db()
+    settings = queries.effective_settings(db, current_user.ward_code)
+    ids = queries.group_household_ids(db, current_user.ward_code, group["id"])
+    if layout != "cards" and not ids:
+        return render_template("sheets/_job.html", token=None, group=group,
+                               job={"state": "empty"}, running=False), 422
+    token = jobs.start(group=group, layout=layout, household_ids=ids,
+                       base_url=_base_url(settings), locale=_locale(),
+                       ward_name=current_user.ward_name)
+    if layout != "cards":
+        _audit_print("sheets_printed", ids, layout=layout, group_id=group["id"])
+    return _progress(token, group)
+
+
+def _progress(token: str, group: dict):
+    job = jobs.status(token)
+    context = {"token": token, "job": job, "group": group,
+               "running": job["state"] in jobs.RUNNING}
+    return page_or_fragment("sheets/job.html", "sheets/_job.html", "sheets-job", **context)
+
+
+@bp.route("/sheets/jobs/status", methods=["POST"])
+@roles(*PRINT_ROLES)
+def job_status():
+    """Answer a batch job's progress block (polled every second while it runs)."""
+    token = request.form.get("token")
+    meta = jobs.own(token)
+    group = _group_or_404(meta["group_id"])
+    return _progress(token, group)
+
+
+@bp.route("/sheets/jobs/<token>/sheets.pdf")
+@roles(*PRINT_ROLES)
+def job_pdf(token):
+    """Download a finished batch PDF (kept for 30 minutes)."""
+    meta = jobs.own(token)
+    path = jobs.pdf_path(token)
+    if not path.exists():
+        abort(404)
+    return _stream(path, f"wardkit-sheets-{meta['layout']}.pdf", delete=False)
+
+
+# --- the household QR ---------------------------------------------------------------------
+
+def _scan_retry_after(db) -> int:
+    """Return seconds until this user may scan again (0 when not throttled): at most
+    SCAN_MAX_PER_MINUTE lookups, found or not, per user per minute (counted in the
+    audit log, so it holds across server processes)."""
+    limit = current_app.config.get("SCAN_MAX_PER_MINUTE", 30)
+    since = clock.iso(clock.now() - timedelta(seconds=60))
+    times = [row[0] for row in db.execute(
+        """SELECT at FROM audit_log WHERE at > ? AND user_id = ?
+           AND action IN ('household_scanned', 'household_scan_unknown')
+           ORDER BY at DESC LIMIT ?""", [since, current_user.id, limit])]
+    if len(times) < limit:
+        return 0
+    release = clock.parse(times[-1]) + timedelta(seconds=60)
+    return max(1, math.ceil((release - clock.now()).total_seconds()))
+
+
+@bp.route("/r/<reference>")
+@roles(*PRINT_ROLES)
+def scan(reference):
+    """What a scanned household QR opens: the household page of the signed-in user's
+    ward (404 for an unknown, revoked or other ward's token)."""
+    db = get_db()
+    wait = _scan_retry_after(db)
+    if wait:
+        raise TooManyRequests(retry_after=wait)
+    household = None
+    if 16 <= len(reference) <= 64:
+        household = resident_queries.get_household_by_reference(
+            db, current_user.ward_code, reference)
+    with write(db):
+        if household is None:
+            audit.record(db, "household_scan_unknown")
+        else:
+            audit.record(db, "household_scanned", entity="households",
+                         entity_id=household["id"])
+    if household is None:
+        abort(404)
+    return redirect(url_for("residents.household", household_id=household["id"]), code=303)
+
+
+# --- settings -----------------------------------------------------------------------------
+
+@bp.route("/settings", methods=["GET", "POST"])
+@roles("admin")
+def settings():
+    """The ward's sheet settings: official links, hotlines, police contact."""
+    db = get_db()
+    stored = queries.get_settings(db, current_user.ward_code)
+    effective = queries.effective_settings(db, current_user.ward_code)
+    if request.method != "POST":
+        form = SettingsForm(formdata=None, data={
+            field: (stored or {}).get(field) or queries.DEFAULTS.get(field, "")
+            for field in queries.SETTING_FIELDS})
+        return render_template("settings/sheets.html", form=form, effective=effective,
+                               stored=stored)
+    form = SettingsForm()
+    if not form.validate():
+        return render_template("settings/sheets.html", form=form, effective=effective,
+                               stored=stored), 422
+    with write(db):
+        changed = queries.save_settings(db, current_user.ward_code, form.data,
+                                        by=current_user.id)
+        audit.record(db, "sheet_settings_updated", entity="sheet_settings",
+                     entity_id=current_user.ward_code, detail={"fields": changed})
+    flash(_("Settings saved. Sheets now print with these links."), "success")
+    return redirect(url_for(".settings"), code=303)
