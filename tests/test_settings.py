@@ -97,3 +97,13 @@ def test_household_codes_use_the_configured_address(db, admin, auth, client):
     html = client.get(f"/households/{household['id']}/sheet.pdf?format=html").text
     from wardkit.sheets import qr
     assert qr.png_data_uri(f"http://192.168.1.20:5000/r/{household['reference']}") in html
+
+
+def test_demo_ward_has_obvious_sample_links_and_stays_a_sample(runner, db):
+    result = runner.invoke(args=["seed-demo", "--households", "5"])
+    assert result.exit_code == 0, result.output
+    stored = sheet_queries.get_settings(db, WARD_A)
+    assert stored["is_sample"] == 1
+    for field in ("ihanoi_android_url", "ihanoi_ios_url", "vneid_url", "zalo_oa_url"):
+        assert stored[field].startswith("https://") and ".example/" in stored[field]
+    assert sheet_queries.effective_settings(db, WARD_A)["is_sample"] is True

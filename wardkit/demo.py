@@ -13,6 +13,7 @@ from .db import get_db, write
 from .groups import queries as group_queries
 from .residents import fake
 from .residents import queries as resident_queries
+from .sheets import queries as sheet_queries
 
 DEMO_WARD = "00103"  # Phường Tây Hồ, which went household by household in Nov 2025
 
@@ -73,6 +74,12 @@ def seed_demo(db, ward_code: str = DEMO_WARD, *, households: int = DEFAULT_HOUSE
                                        target_adults=adults[group["id"]], by=None)
             audit.record(db, "group_created", entity="residential_groups",
                          entity_id=group["id"], ward_code=ward_code, detail={"demo": True})
+        # Obvious sample links (.example), kept as samples: the sheets print "MẪU / SAMPLE"
+        # until an admin enters the official ones on the Settings page.
+        sheet_queries.save_settings(
+            db, ward_code, {**sheet_queries.SAMPLE_SETTINGS,
+                            "police_name": "Công an phường (DEMO)"},
+            by=None, is_sample=True)
         for username, role, display, password in credentials:
             create_user_account(db, username=username, role=role, ward_code=ward_code,
                                 password=password, display_name=display, is_demo=True)
