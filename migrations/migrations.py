@@ -415,3 +415,50 @@ def m0006_sheet_settings(db):
         );
         """
     )
+
+
+@migrations(name="0008_progress_cache")
+def m0008_progress_cache(db):
+    # Group progress (issue 6) counts every adult of the ward, which takes ~100 ms on a
+    # 60,000-resident ward on a 2-core machine. The result is kept per ward in
+    # progress_cache under a key of the report date and a generation number that triggers
+    # bump on every write to the tables it counts, so a cached table is never stale (even
+    # for rows that arrive later with older timestamps, as a sync will bring). Local,
+    # derived data: never synced.
+    # households_ward_live and declarations_ward_progress cover the recount.
+    tables = {
+        "residential_groups": ("INSERT", "UPDATE", "DELETE"),
+        "households": ("INSERT", "UPDATE", "DELETE"),
+        "residents": ("INSERT", "UPDATE", "DELETE"),
+        "visits": ("INSERT", "UPDATE", "DELETE"),
+        "follow_ups": ("INSERT", "UPDATE", "DELETE"),
+        "onboarding_changes": ("INSERT", "UPDATE", "DELETE"),
+        "declarations": ("INSERT", "UPDATE", "DELETE"),
+    }
+    triggers = "\n".join(
+        f"""CREATE TRIGGER {table}_progress_{event.lower()} AFTER {event} ON {table}
+            BEGIN
+                UPDATE data_generations SET n = n + 1 WHERE name = 'progress';
+            END;"""
+        for table, events in tables.items() for event in events)
+    db.executescript(
+        """
+        CREATE TABLE data_generations (
+            name TEXT PRIMARY KEY,
+            n INTEGER NOT NULL
+        );
+        INSERT INTO data_generations (name, n) VALUES ('progress', 0);
+
+        CREATE TABLE progress_cache (
+            ward_code TEXT PRIMARY KEY REFERENCES wards(code),
+            cache_key TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            computed_at TEXT NOT NULL
+        );
+
+        CREATE INDEX households_ward_live ON households (ward_code, group_id, id)
+            WHERE deleted_at IS NULL;
+        CREATE INDEX declarations_ward_progress
+            ON declarations (ward_code, status, deleted_at, resident_id);
+        """ + triggers
+    )

@@ -177,3 +177,33 @@ def test_progress_roles(client, db, auth, role, status):
     auth.login("u")
     assert client.get("/progress").status_code == status
     assert client.get("/progress.csv").status_code == status
+
+
+def test_cached_progress_follows_every_write(app, db, ward, fake_clock):
+    """The second read comes from progress_cache; any write to a counted table, even one
+    carrying an old timestamp (as a sync would), makes the next read count again."""
+    with app.test_request_context():
+        first = progress_mod.progress(db, "00103")
+        assert db.execute("SELECT count(*) FROM progress_cache").fetchone()[0] == 1
+        assert progress_mod.progress(db, "00103")["total"]["adults"] == 4
+        # A resident arrives, stamped last year: still counted at once.
+        b1 = db.execute("SELECT household_id FROM residents WHERE id = ?",
+                        [ward["r7"]["id"]]).fetchone()[0]
+        fake_clock.current = datetime(2025, 1, 1, tzinfo=timezone.utc)
+        make_resident(db, {"id": b1, "ward_code": "00103"}, dob=date(1990, 5, 5),
+                      ihanoi_status="activated")
+        fake_clock.current = NOW
+        again = progress_mod.progress(db, "00103")
+        assert again["total"]["adults"] == first["total"]["adults"] + 1
+        assert again["total"]["activated"] == first["total"]["activated"] + 1
+        # A raw status change with no timestamp at all.
+        db.execute("UPDATE residents SET ihanoi_status = 'installed' WHERE id = ?",
+                   [ward["r7"]["id"]])
+        assert progress_mod.progress(db, "00103")["total"]["activated"] == \
+            again["total"]["activated"] - 1
+        # The next day the same data is counted for the new day (the 14-year-old of
+        # yesterday is now 15).
+        fake_clock.current = datetime(2026, 12, 4, 3, 0, tzinfo=timezone.utc)
+        tomorrow = progress_mod.progress(db, "00103")
+        assert tomorrow["report_date"] == date(2026, 12, 4)
+        assert tomorrow["total"]["adults"] == again["total"]["adults"] + 1

@@ -14,6 +14,7 @@ Counting rules (README "Home visits"):
 """
 import csv
 import io
+import json
 from datetime import date, datetime
 
 from flask_babel import gettext as _
@@ -36,9 +37,45 @@ def progress(db, ward_code: str, *, report_date: date | None = None,
     `activated_today`, `percent` (activated / target, None when the target is 0),
     `households`, `visited`, `visited_today`, `follow_ups_due` (open, due by the end of
     the report day), `declarations`, `declarations_today`. `total` sums them for the ward.
+
+    The per-group counts come from progress_cache when nothing they count has been
+    written since (schema 0008: triggers bump a generation number on every write);
+    otherwise they are counted again and cached, in a short write of their own.
     """
+    from ..db import write
     now = now or clock.now()
     report_date = report_date or local_today(now)
+    generation = db.execute(
+        "SELECT n FROM data_generations WHERE name = 'progress'").fetchone()[0]
+    key = f"{report_date.isoformat()}#{generation}"
+    cached = db.execute("SELECT cache_key, payload FROM progress_cache WHERE ward_code = ?",
+                        [ward_code]).fetchone()
+    if cached is not None and cached[0] == key:
+        rows = json.loads(cached[1])
+    else:
+        rows = count_groups(db, ward_code, report_date)
+        with write(db):
+            db.execute(
+                """INSERT INTO progress_cache (ward_code, cache_key, payload, computed_at)
+                   VALUES (:ward, :key, :payload, :now)
+                   ON CONFLICT (ward_code) DO UPDATE SET cache_key = :key,
+                       payload = :payload, computed_at = :now""",
+                {"ward": ward_code, "key": key, "payload": json.dumps(rows),
+                 "now": clock.now_iso()})
+    total = {"name": _("Whole ward"), "target_adults": 0}
+    for key in ("target_adults", "adults", "activated", "activated_today", "households",
+                "visited", "visited_today", "follow_ups_due", "declarations",
+                "declarations_today"):
+        total[key] = sum(row[key] for row in rows)
+    for row in rows + [total]:
+        row["percent"] = (100.0 * row["activated"] / row["target_adults"]
+                          if row["target_adults"] else None)
+    return {"rows": rows, "total": total, "report_date": report_date}
+
+
+def count_groups(db, ward_code: str, report_date: date) -> list[dict]:
+    """Count, with no cache, each live group's numbers on `report_date` (see `progress`);
+    return the group rows in natural name order, without `percent`."""
     day_start, day_end = day_bounds(report_date)
     params = {"ward": ward_code, "cutoff": adult_cutoff(report_date),
               "day_start": day_start, "day_end": day_end}
@@ -56,65 +93,61 @@ def progress(db, ward_code: str, *, report_date: date | None = None,
                 for column, value in zip(columns, row[1:]):
                     group[column] = value or 0
 
-    # Households drive: the ward's live households, then each one's residents on the
-    # covering index residents_household_progress.
-    add("""SELECT h.group_id, count(*),
-                  sum(r.ihanoi_status = 'activated')
-           FROM households h
-           JOIN residents r ON r.household_id = h.id AND r.deleted_at IS NULL
+    # Each count walks the ward's live households in group order on the covering index
+    # households_ward_live, so SQLite groups as it goes; the other tables are reached by
+    # index seeks (residents_household_progress, visits_household_at, ...).
+    add("""SELECT group_id, count(*) FROM households INDEXED BY households_ward_live
+           WHERE ward_code = :ward AND deleted_at IS NULL
+           GROUP BY group_id""", "households")
+    add("""SELECT h.group_id, count(*), sum(r.ihanoi_status = 'activated')
+           FROM households h INDEXED BY households_ward_live
+           JOIN residents r INDEXED BY residents_household_progress
+             ON r.household_id = h.id AND r.deleted_at IS NULL
+            AND r.dob BETWEEN '1800-01-01' AND :cutoff
            WHERE h.ward_code = :ward AND h.deleted_at IS NULL
-             AND r.dob BETWEEN '1800-01-01' AND :cutoff
            GROUP BY h.group_id""", "adults", "activated")
-    add("""SELECT h.group_id, count(*),
-                  sum(EXISTS (SELECT 1 FROM visits v WHERE v.household_id = h.id
-                              AND v.deleted_at IS NULL AND v.visited_at < :day_end)),
-                  sum(EXISTS (SELECT 1 FROM visits v WHERE v.household_id = h.id
-                              AND v.deleted_at IS NULL AND v.visited_at >= :day_start
-                              AND v.visited_at < :day_end))
-           FROM households h
+    add("""SELECT h.group_id, count(*), sum(v.today)
+           FROM (SELECT household_id, max(visited_at >= :day_start) AS today
+                 FROM visits INDEXED BY visits_household_at
+                 WHERE deleted_at IS NULL AND visited_at < :day_end
+                 GROUP BY household_id) AS v
+           CROSS JOIN households h ON h.id = v.household_id
            WHERE h.ward_code = :ward AND h.deleted_at IS NULL
-           GROUP BY h.group_id""", "households", "visited", "visited_today")
+           GROUP BY h.group_id""", "visited", "visited_today")
     add("""SELECT h.group_id, count(*)
-           FROM follow_ups f JOIN households h ON h.id = f.household_id
+           FROM follow_ups f CROSS JOIN households h ON h.id = f.household_id
            WHERE f.ward_code = :ward AND f.closed_at IS NULL AND f.deleted_at IS NULL
              AND f.due_at < :day_end AND h.deleted_at IS NULL
            GROUP BY h.group_id""", "follow_ups_due")
     add("""SELECT h.group_id, count(DISTINCT c.resident_id)
            FROM onboarding_changes c
-           JOIN residents r ON r.id = c.resident_id
-           JOIN households h ON h.id = r.household_id
+           CROSS JOIN residents r ON r.id = c.resident_id
+           CROSS JOIN households h ON h.id = r.household_id
            WHERE c.ward_code = :ward AND c.field = 'ihanoi_status'
              AND c.new_value = 'activated'
              AND c.changed_at >= :day_start AND c.changed_at < :day_end
              AND r.ihanoi_status = 'activated' AND r.deleted_at IS NULL
-             AND h.deleted_at IS NULL AND r.dob BETWEEN '1800-01-01' AND :cutoff
+             AND r.dob BETWEEN '1800-01-01' AND :cutoff AND h.deleted_at IS NULL
            GROUP BY h.group_id""", "activated_today")
     add("""SELECT h.group_id, count(*)
-           FROM declarations d
-           JOIN residents r ON r.id = d.resident_id AND r.deleted_at IS NULL
-           JOIN households h ON h.id = r.household_id AND h.deleted_at IS NULL
-           WHERE d.ward_code = :ward AND d.status != 'draft' AND d.deleted_at IS NULL
+           FROM declarations d INDEXED BY declarations_ward_progress
+           CROSS JOIN residents r ON r.id = d.resident_id
+           CROSS JOIN households h ON h.id = r.household_id
+           WHERE d.ward_code = :ward AND d.deleted_at IS NULL
+             AND d.status IN ('recorded', 'submitted', 'verified', 'needs_fix')
+             AND r.deleted_at IS NULL AND h.deleted_at IS NULL
            GROUP BY h.group_id""", "declarations")
     add("""SELECT h.group_id, count(DISTINCT d.id)
            FROM audit_log a
-           JOIN declarations d ON d.id = a.entity_id
-           JOIN residents r ON r.id = d.resident_id AND r.deleted_at IS NULL
-           JOIN households h ON h.id = r.household_id AND h.deleted_at IS NULL
+           CROSS JOIN declarations d ON d.id = a.entity_id
+           CROSS JOIN residents r ON r.id = d.resident_id
+           CROSS JOIN households h ON h.id = r.household_id
            WHERE a.at >= :day_start AND a.at < :day_end
              AND a.action = 'declaration_recorded' AND a.entity = 'declarations'
              AND d.ward_code = :ward AND d.status != 'draft' AND d.deleted_at IS NULL
+             AND r.deleted_at IS NULL AND h.deleted_at IS NULL
            GROUP BY h.group_id""", "declarations_today")
-
-    rows = sorted(groups.values(), key=lambda g: natural_key(g["name"]))
-    total = {"name": _("Whole ward"), "target_adults": 0}
-    for key in ("target_adults", "adults", "activated", "activated_today", "households",
-                "visited", "visited_today", "follow_ups_due", "declarations",
-                "declarations_today"):
-        total[key] = sum(row[key] for row in rows)
-    for row in rows + [total]:
-        row["percent"] = (100.0 * row["activated"] / row["target_adults"]
-                          if row["target_adults"] else None)
-    return {"rows": rows, "total": total, "report_date": report_date}
+    return sorted(groups.values(), key=lambda g: natural_key(g["name"]))
 
 
 def sort_rows(rows: list[dict], sort: str, descending: bool) -> list[dict]:

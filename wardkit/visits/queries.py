@@ -145,33 +145,35 @@ def unassign(db, ward_code: str, assignment_id: str, *, by: str | None) -> bool:
 # Each sub-select is one index seek (visits_household_at, follow_ups_open_household,
 # residents_household_support), so the cost grows with the officer's households only.
 _TODAY_SQL = """
-WITH hh AS (
-    SELECT h.id, h.address, h.address_folded, h.group_id, g.name AS group_name,
-        (SELECT v.visited_at FROM visits v WHERE v.household_id = h.id
-            AND v.deleted_at IS NULL ORDER BY v.visited_at DESC, v.rowid DESC LIMIT 1) AS last_visit_at,
-        (SELECT v.outcome FROM visits v WHERE v.household_id = h.id
-            AND v.deleted_at IS NULL ORDER BY v.visited_at DESC, v.rowid DESC LIMIT 1) AS last_outcome,
+WITH hh AS MATERIALIZED (
+    SELECT h.id, h.address, h.address_folded, h.group_id,
+        (SELECT v.visited_at || ' ' || v.outcome FROM visits v INDEXED BY visits_household_at
+            WHERE v.household_id = h.id AND v.deleted_at IS NULL
+            ORDER BY v.visited_at DESC, v.rowid DESC LIMIT 1) AS last_visit,
         (SELECT min(f.due_at) FROM follow_ups f WHERE f.household_id = h.id
             AND f.closed_at IS NULL AND f.deleted_at IS NULL) AS due_at,
-        EXISTS (SELECT 1 FROM residents r WHERE r.household_id = h.id
+        EXISTS (SELECT 1 FROM residents r INDEXED BY residents_household_support
+            WHERE r.household_id = h.id
             AND r.needs_home_support = 1 AND r.deleted_at IS NULL) AS needs_support
-    FROM households h JOIN residential_groups g ON g.id = h.group_id
+    FROM households h
     WHERE h.ward_code = :ward AND h.deleted_at IS NULL
       AND h.group_id IN (SELECT value FROM json_each(:groups))
-), ranked AS (
-    SELECT hh.*,
+), ranked AS MATERIALIZED (
+    SELECT hh.*, substr(last_visit, 1, 27) AS last_visit_at,
+        substr(last_visit, 29) AS last_outcome,
         CASE
             WHEN due_at >= :day_start AND due_at < :day_end THEN 0
             WHEN due_at < :day_start THEN 1
             WHEN due_at IS NOT NULL THEN 4
-            WHEN last_visit_at IS NULL THEN 2
-            WHEN last_outcome IN ('done', 'declined') THEN 5
+            WHEN last_visit IS NULL THEN 2
+            WHEN substr(last_visit, 29) IN ('done', 'declined') THEN 5
             WHEN needs_support THEN 3
             ELSE 4
         END AS rank
     FROM hh
 )
-SELECT ranked.*,
+SELECT ranked.id, ranked.address, ranked.group_id, ranked.last_visit_at,
+    ranked.last_outcome, ranked.due_at, ranked.needs_support, ranked.rank,
     CASE WHEN last_outcome = 'nobody_home' THEN
         (SELECT count(*) FROM visits v WHERE v.household_id = ranked.id
             AND v.deleted_at IS NULL AND v.outcome = 'nobody_home'
@@ -199,10 +201,13 @@ def today(db, ward_code: str, group_ids: list[str], *, now: datetime | None = No
     now = now or clock.now()
     day_start, day_end = day_bounds(local_today(now))
     now_iso = clock.iso(now)
+    names = dict(db.execute(
+        "SELECT id, name FROM residential_groups WHERE ward_code = ?", [ward_code]).fetchall())
     rows = list(db.query(_TODAY_SQL, {"ward": ward_code, "groups": json.dumps(group_ids),
                                       "day_start": day_start, "day_end": day_end}))
     counts = {"to_visit": 0, "come_back": 0, "done": 0, "visited_today": 0}
     for row in rows:
+        row["group_name"] = names.get(row["group_id"], "")
         if row["due_at"] is not None:
             row["state"] = "come_back"
         elif row["last_outcome"] in FINISHED:
