@@ -10,8 +10,9 @@ Setup: 50 groups of 400 households (synthetic Vietnamese households from
 wardkit.residents.fake, trimmed to the resident count); 60% of households visited 1-3
 times over the last 30 days (done, nobody home, come back with a follow-up, declined),
 30% of adults activated on iHanoi, 5,000 recorded declarations with their audit rows.
-`GET /progress` is timed twice: as leaders mostly see it (served from progress_cache,
-nothing written since the last read) and right after a visit was recorded (recounted).
+`GET /progress` is timed three ways: with nothing written since the last read (served
+from progress_cache), right after a visit was recorded (the visit moved the cache on by
+its household's difference), and right after a registry edit (a full recount).
 Goal (issue 6): p95 <= 100 ms for both pages.
 """
 import argparse
@@ -198,6 +199,9 @@ def main():
     def count_residents():
         db.execute("SELECT count(*) FROM residents").fetchone()
 
+    def count_live_residents():
+        db.execute("SELECT count(*) FROM residents WHERE deleted_at IS NULL").fetchone()
+
     def today_query():
         visit_queries.today(db, WARD, mine)
 
@@ -212,23 +216,35 @@ def main():
         visit_queries.record_visit(db, ward_code=WARD, household_id=rng.choice(visited),
                                    officer_id=officer_id, outcome="nobody_home")
 
+    people = [r[0] for r in db.execute("SELECT id FROM residents LIMIT 1000")]
+
+    def edit_a_resident():
+        # A registry edit (any write to a counted table) makes the next read recount.
+        with write(db):
+            db.execute("UPDATE residents SET updated_at = ? WHERE id = ?",
+                       [clock.now_iso(), rng.choice(people)])
+
     def count_uncached():
         progress_mod.count_groups(db, WARD, visit_queries.local_today())
 
     contenders = [
         ("SELECT count(*) FROM residents", count_residents),
+        ("... WHERE deleted_at IS NULL", count_live_residents),
         ("visits.queries.today (3 groups)", today_query),
         ("GET /today (officer, 3 groups)", get(officer, "/today")),
         ("visits.progress.progress", progress_query),
         ("GET /progress (leader)", get(leader, "/progress")),
         ("visits.progress.count_groups", count_uncached),
+        ("visits.queries.record_visit", record_a_visit),
         ("GET /progress after a visit", get(leader, "/progress")),
+        ("GET /progress after a registry edit", get(leader, "/progress")),
     ]
+    before = {"GET /progress after a visit": record_a_visit,
+              "GET /progress after a registry edit": edit_a_resident}
     for _label, fn in contenders:  # warm the page cache the same way for each
         for _ in range(10):
             fn()
-    results = [(label, timed(fn, args.requests,
-                             record_a_visit if label.endswith("after a visit") else None))
+    results = [(label, timed(fn, args.requests, before.get(label)))
                for label, fn in contenders]
 
     print(f"platform: {platform.platform()}")
@@ -250,11 +266,13 @@ def main():
     by_label = dict(results)
     t95 = percentile(by_label["GET /today (officer, 3 groups)"], 95)
     p95 = percentile(by_label["GET /progress (leader)"], 95)
-    m95 = percentile(by_label["GET /progress after a visit"], 95)
-    met = t95 <= 100 and p95 <= 100
+    v95 = percentile(by_label["GET /progress after a visit"], 95)
+    m95 = percentile(by_label["GET /progress after a registry edit"], 95)
+    met = max(t95, p95, v95) <= 100
     print(f"goal (p95 <= 100 ms for both pages): {'MET' if met else 'NOT MET'} "
-          f"(Today {t95:.1f} ms, progress {p95:.1f} ms; progress recounted after a "
-          f"write {m95:.1f} ms: {'within' if m95 <= 100 else 'over'} the goal)")
+          f"(Today {t95:.1f} ms; progress {p95:.1f} ms, {v95:.1f} ms after a visit; "
+          f"recounted after a registry edit {m95:.1f} ms: "
+          f"{'within' if m95 <= 100 else 'over'} the goal)")
 
 
 if __name__ == "__main__":

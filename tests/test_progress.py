@@ -207,3 +207,37 @@ def test_cached_progress_follows_every_write(app, db, ward, fake_clock):
         tomorrow = progress_mod.progress(db, "00103")
         assert tomorrow["report_date"] == date(2026, 12, 4)
         assert tomorrow["total"]["adults"] == again["total"]["adults"] + 1
+
+
+def test_visits_move_the_cached_table_on_exactly(app, db, ward, fake_clock):
+    """Recording visits keeps the cache current by adding each household's difference;
+    the result always equals a full recount."""
+    officer = db.execute("SELECT id FROM users WHERE username = 'can.bo'").fetchone()[0]
+    households = [r[0] for r in db.execute(
+        "SELECT id FROM households WHERE ward_code = '00103' AND deleted_at IS NULL")]
+    people = {h: [r[0] for r in db.execute(
+        "SELECT id FROM residents WHERE household_id = ? AND deleted_at IS NULL", [h])]
+        for h in households}
+    steps = [("done", {"ihanoi_status": "activated", "is_zalo_followed": 1}),
+             ("nobody_home", None), ("come_back", {"ihanoi_status": "installed"}),
+             ("declined", {"ihanoi_status": "not_installed"}), ("done", None)]
+    with app.test_request_context():
+        progress_mod.progress(db, "00103")  # the cache is current
+        for n, (outcome, change) in enumerate(steps * 2):
+            fake_clock.advance(minutes=1)
+            household = households[n % len(households)]
+            onboarding = ({rid: change for rid in people[household]} if change else None)
+            key_before = db.execute("SELECT cache_key FROM progress_cache").fetchone()[0]
+            queries.record_visit(
+                db, ward_code="00103", household_id=household, officer_id=officer,
+                outcome=outcome, onboarding=onboarding,
+                follow_up_at=(datetime(2026, 12, 3, 19, 30, tzinfo=HANOI)
+                              if outcome == "come_back" else None))
+            key_after = db.execute("SELECT cache_key FROM progress_cache").fetchone()[0]
+            assert key_after != key_before  # moved on, still current
+            cached = [{k: v for k, v in row.items() if k != "percent"}
+                      for row in progress_mod.progress(db, "00103")["rows"]]
+            fresh = progress_mod.count_groups(db, "00103", date(2026, 12, 3))
+            assert cached == fresh, (n, outcome)
+            assert db.execute("SELECT cache_key FROM progress_cache").fetchone()[0] == \
+                key_after  # served from the cache, not recounted

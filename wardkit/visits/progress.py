@@ -15,6 +15,7 @@ Counting rules (README "Home visits"):
 import csv
 import io
 import json
+import re
 from datetime import date, datetime
 
 from flask_babel import gettext as _
@@ -45,9 +46,7 @@ def progress(db, ward_code: str, *, report_date: date | None = None,
     from ..db import write
     now = now or clock.now()
     report_date = report_date or local_today(now)
-    generation = db.execute(
-        "SELECT n FROM data_generations WHERE name = 'progress'").fetchone()[0]
-    key = f"{report_date.isoformat()}#{generation}"
+    key = f"{report_date.isoformat()}#{_generation(db)}"
     cached = db.execute("SELECT cache_key, payload FROM progress_cache WHERE ward_code = ?",
                         [ward_code]).fetchone()
     if cached is not None and cached[0] == key:
@@ -73,12 +72,19 @@ def progress(db, ward_code: str, *, report_date: date | None = None,
     return {"rows": rows, "total": total, "report_date": report_date}
 
 
-def count_groups(db, ward_code: str, report_date: date) -> list[dict]:
+def count_groups(db, ward_code: str, report_date: date, *,
+                 household_id: str | None = None) -> list[dict]:
     """Count, with no cache, each live group's numbers on `report_date` (see `progress`);
-    return the group rows in natural name order, without `percent`."""
+    return the group rows in natural name order, without `percent`.
+
+    With `household_id`, count that household only (what one visit can change): the
+    same SQL, so the cache can be moved on by exactly the visit's difference.
+    """
     day_start, day_end = day_bounds(report_date)
     params = {"ward": ward_code, "cutoff": adult_cutoff(report_date),
-              "day_start": day_start, "day_end": day_end}
+              "day_start": day_start, "day_end": day_end, "household": household_id}
+    one = "AND h.id = :household" if household_id else ""
+    one_v = "AND household_id = :household" if household_id else ""
     groups = {g["id"]: dict(g, adults=0, activated=0, activated_today=0, households=0,
                             visited=0, visited_today=0, follow_ups_due=0, declarations=0,
                             declarations_today=0)
@@ -87,6 +93,9 @@ def count_groups(db, ward_code: str, report_date: date) -> list[dict]:
                      WHERE ward_code = :ward AND deleted_at IS NULL""", params)}
 
     def add(sql, *columns):
+        sql = sql.replace("/*one*/", one).replace("/*one_v*/", one_v)
+        if household_id:  # let the planner start from the one household
+            sql = re.sub(r"INDEXED BY \w+", "", sql).replace("CROSS JOIN", "JOIN")
         for row in db.execute(sql, params).fetchall():
             group = groups.get(row[0])
             if group is not None:
@@ -96,28 +105,28 @@ def count_groups(db, ward_code: str, report_date: date) -> list[dict]:
     # Each count walks the ward's live households in group order on the covering index
     # households_ward_live, so SQLite groups as it goes; the other tables are reached by
     # index seeks (residents_household_progress, visits_household_at, ...).
-    add("""SELECT group_id, count(*) FROM households INDEXED BY households_ward_live
-           WHERE ward_code = :ward AND deleted_at IS NULL
-           GROUP BY group_id""", "households")
+    add("""SELECT h.group_id, count(*) FROM households h INDEXED BY households_ward_live
+           WHERE h.ward_code = :ward AND h.deleted_at IS NULL /*one*/
+           GROUP BY h.group_id""", "households")
     add("""SELECT h.group_id, count(*), sum(r.ihanoi_status = 'activated')
            FROM households h INDEXED BY households_ward_live
            JOIN residents r INDEXED BY residents_household_progress
              ON r.household_id = h.id AND r.deleted_at IS NULL
             AND r.dob BETWEEN '1800-01-01' AND :cutoff
-           WHERE h.ward_code = :ward AND h.deleted_at IS NULL
+           WHERE h.ward_code = :ward AND h.deleted_at IS NULL /*one*/
            GROUP BY h.group_id""", "adults", "activated")
     add("""SELECT h.group_id, count(*), sum(v.today)
            FROM (SELECT household_id, max(visited_at >= :day_start) AS today
                  FROM visits INDEXED BY visits_household_at
-                 WHERE deleted_at IS NULL AND visited_at < :day_end
+                 WHERE deleted_at IS NULL AND visited_at < :day_end /*one_v*/
                  GROUP BY household_id) AS v
            CROSS JOIN households h ON h.id = v.household_id
-           WHERE h.ward_code = :ward AND h.deleted_at IS NULL
+           WHERE h.ward_code = :ward AND h.deleted_at IS NULL /*one*/
            GROUP BY h.group_id""", "visited", "visited_today")
     add("""SELECT h.group_id, count(*)
            FROM follow_ups f CROSS JOIN households h ON h.id = f.household_id
            WHERE f.ward_code = :ward AND f.closed_at IS NULL AND f.deleted_at IS NULL
-             AND f.due_at < :day_end AND h.deleted_at IS NULL
+             AND f.due_at < :day_end AND h.deleted_at IS NULL /*one*/
            GROUP BY h.group_id""", "follow_ups_due")
     add("""SELECT h.group_id, count(DISTINCT c.resident_id)
            FROM onboarding_changes c
@@ -127,7 +136,7 @@ def count_groups(db, ward_code: str, report_date: date) -> list[dict]:
              AND c.new_value = 'activated'
              AND c.changed_at >= :day_start AND c.changed_at < :day_end
              AND r.ihanoi_status = 'activated' AND r.deleted_at IS NULL
-             AND r.dob BETWEEN '1800-01-01' AND :cutoff AND h.deleted_at IS NULL
+             AND r.dob BETWEEN '1800-01-01' AND :cutoff AND h.deleted_at IS NULL /*one*/
            GROUP BY h.group_id""", "activated_today")
     add("""SELECT h.group_id, count(*)
            FROM declarations d INDEXED BY declarations_ward_progress
@@ -135,7 +144,7 @@ def count_groups(db, ward_code: str, report_date: date) -> list[dict]:
            CROSS JOIN households h ON h.id = r.household_id
            WHERE d.ward_code = :ward AND d.deleted_at IS NULL
              AND d.status IN ('recorded', 'submitted', 'verified', 'needs_fix')
-             AND r.deleted_at IS NULL AND h.deleted_at IS NULL
+             AND r.deleted_at IS NULL AND h.deleted_at IS NULL /*one*/
            GROUP BY h.group_id""", "declarations")
     add("""SELECT h.group_id, count(DISTINCT d.id)
            FROM audit_log a
@@ -145,9 +154,56 @@ def count_groups(db, ward_code: str, report_date: date) -> list[dict]:
            WHERE a.at >= :day_start AND a.at < :day_end
              AND a.action = 'declaration_recorded' AND a.entity = 'declarations'
              AND d.ward_code = :ward AND d.status != 'draft' AND d.deleted_at IS NULL
-             AND r.deleted_at IS NULL AND h.deleted_at IS NULL
+             AND r.deleted_at IS NULL AND h.deleted_at IS NULL /*one*/
            GROUP BY h.group_id""", "declarations_today")
     return sorted(groups.values(), key=lambda g: natural_key(g["name"]))
+
+
+COUNTS = ("adults", "activated", "activated_today", "households", "visited",
+          "visited_today", "follow_ups_due", "declarations", "declarations_today")
+
+
+def _generation(db) -> int:
+    return db.execute("SELECT n FROM data_generations WHERE name = 'progress'").fetchone()[0]
+
+
+def snapshot(db, ward_code: str, household_id: str) -> dict | None:
+    """Before a visit is written (inside its transaction): when the ward's cached table
+    is current, return the household's own counts, for `move_on` to diff; else None."""
+    report_date = local_today()
+    cached = db.execute("SELECT cache_key FROM progress_cache WHERE ward_code = ?",
+                        [ward_code]).fetchone()
+    if cached is None or cached[0] != f"{report_date.isoformat()}#{_generation(db)}":
+        return None
+    return {"report_date": report_date,
+            "before": count_groups(db, ward_code, report_date, household_id=household_id)}
+
+
+def move_on(db, ward_code: str, household_id: str, snap: dict | None) -> bool:
+    """After the visit's writes (same transaction): add the household's difference to
+    the cached table and mark it current again, so recording visits all day does not
+    make every leader's read a full recount. Return False when there was nothing to
+    move (no current cache at `snapshot` time)."""
+    if snap is None:
+        return False
+    report_date = snap["report_date"]
+    after = count_groups(db, ward_code, report_date, household_id=household_id)
+    before = {row["id"]: row for row in snap["before"]}
+    payload = json.loads(db.execute(
+        "SELECT payload FROM progress_cache WHERE ward_code = ?", [ward_code]).fetchone()[0])
+    by_id = {row["id"]: row for row in payload}
+    for row in after:
+        old = before.get(row["id"])
+        if row["id"] not in by_id or old is None:
+            return False  # a group appeared meanwhile: leave the cache to a recount
+        for column in COUNTS:
+            by_id[row["id"]][column] += row[column] - old[column]
+    db.execute(
+        """UPDATE progress_cache SET cache_key = :key, payload = :payload, computed_at = :now
+           WHERE ward_code = :ward""",
+        {"key": f"{report_date.isoformat()}#{_generation(db)}", "payload": json.dumps(payload),
+         "now": clock.now_iso(), "ward": ward_code})
+    return True
 
 
 def sort_rows(rows: list[dict], sort: str, descending: bool) -> list[dict]:

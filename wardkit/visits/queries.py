@@ -285,7 +285,8 @@ def record_visit(db, *, ward_code: str, household_id: str, officer_id: str, outc
     `onboarding` maps resident ids of the household to {"ihanoi_status": ...,
     "is_zalo_followed": 0/1} (either key may be missing: unchanged). A visit that ends
     done, declined or come back closes the household's open follow-ups; come back opens
-    a new one due at `follow_up_at`. Everything is audited (ids and codes only).
+    a new one due at `follow_up_at`. Everything is audited (ids and codes only). A
+    current cached progress table is moved on by the household's difference.
 
     :raises VisitError: `not_found` (household not a live one of the ward),
         `bad_resident` (an onboarding id not a live resident of the household).
@@ -302,6 +303,8 @@ def record_visit(db, *, ward_code: str, household_id: str, officer_id: str, outc
             [household_id, ward_code]).fetchone()
         if not found:
             raise VisitError("not_found")
+        from . import progress  # progress imports this module
+        snap = progress.snapshot(db, ward_code, household_id)
         now = clock.now_iso()
         visit = {
             "id": new_id(), "ward_code": ward_code, "household_id": household_id,
@@ -334,6 +337,7 @@ def record_visit(db, *, ward_code: str, household_id: str, officer_id: str, outc
         apply_onboarding(db, ward_code=ward_code, household_id=household_id,
                          changes=onboarding or {}, by=officer_id, visit_id=visit["id"],
                          now=now)
+        progress.move_on(db, ward_code, household_id, snap)
     return visit
 
 
