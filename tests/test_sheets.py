@@ -230,10 +230,10 @@ def test_checklist_is_pre_ticked_from_the_registry(db, officer, client, family, 
     configure(db)
     html = client.get(f"/households/{family['first']['id']}/sheet.pdf?format=html").text
     rows = {}
-    for chunk in html.split('<tr><th scope="row">')[1:]:
+    for chunk in html.split('<span class="cl-name" role="rowheader">')[1:]:
         name = chunk.split("<", 1)[0].strip()
-        row = chunk.split("</tr>", 1)[0]
-        rows[name] = [cell.count("ticked") for cell in row.split("<td>")[1:]]
+        row = chunk.split("</div>", 1)[0]
+        rows[name] = [cell.count("ticked") for cell in row.split('role="cell"')[1:]]
     # Adults only (the child Đức is not listed); Hùng activated, Mai installed.
     assert rows == {"Hùng": [1, 1, 0, 0], "Mai": [1, 0, 0, 0]}
 
@@ -466,3 +466,24 @@ def test_scans_are_rate_limited(app, db, officer, client, family, fake_clock):
     assert 1 <= int(resp.headers["Retry-After"]) <= 60
     fake_clock.advance(seconds=61)
     assert client.get(f"/r/{family['first']['reference']}").status_code == 303
+
+
+def test_a_big_household_gets_a_whole_page_in_its_place(db, officer, client, family, english,
+                                                         tmp_path):
+    """More adults than the stamped block holds: that sheet is drawn whole (its steps
+    continue on a second page), in its place."""
+    configure(db)
+    big = make_household(db, group=family["group"], house_number="4", lane="Ngõ 34",
+                         street="Âu Cơ")
+    names = ["An", "Bình", "Chi", "Dũng", "Giang", "Hương"]
+    for name in names:
+        make_resident(db, big, full_name=f"Đỗ Văn {name}", dob=date(1980, 1, 1))
+    data = client.get(f"/groups/{family['group']['id']}/sheets.pdf").data
+    texts = page_texts(data, tmp_path)
+    assert len(texts) == 4
+    assert all(name in texts[1] for name in names)
+    assert "Install iHanoi" in texts[1] + texts[2]
+    assert "Công an phường Tây Hồ" in texts[2] and "Hằng" in texts[3]
+    pages = qr_payloads(data, tmp_path)
+    assert [p for page in pages for p in page if "/r/" in p] == [
+        household_url(h) for h in (family["first"], big, family["second"])]

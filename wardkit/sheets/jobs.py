@@ -91,6 +91,8 @@ def start(*, group: dict, layout: str, household_ids: list[str], base_url: str,
             "group_id": group["id"], "group_name": group["name"], "layout": layout,
             "created_at": clock.now_iso()}
     _write_private(directory / f"{token}.json", json.dumps(meta).encode())
+    # Parts to render (a household too big for the stamped block adds one; the bar
+    # then just ends a little later than it promised).
     total = (1 if layout == "cards" else
              -(-len(household_ids) // documents.CHUNK_HOUSEHOLDS[layout]))
     _write_json(directory / f"{token}.status", {"state": "queued", "done": 0, "total": total})
@@ -177,7 +179,7 @@ def render_group(db, ward_code: str, layout: str, household_ids: list[str], targ
         try:
             pdf.render(documents.document_html("cards", card_pages=1, **context),
                        str(with_tmp))
-            pages = pdf.join([str(with_tmp)], target,
+            pages = pdf.join([(str(with_tmp), False)], target,
                              repeat=documents.card_page_count(len(household_ids)))
         finally:
             with_tmp.unlink(missing_ok=True)
@@ -190,5 +192,9 @@ def render_group(db, ward_code: str, layout: str, household_ids: list[str], targ
         return documents.with_codes(
             queries.sheet_households(db, ward_code, ids, today=today), base_url)
 
+    base = documents.base_html(**context) if layout == "page" else None
+    if len(household_ids) <= documents.CHUNK_HOUSEHOLDS[layout]:
+        workers = 1  # one part: starting worker processes would cost more than it saves
     return pdf.render_batch(documents.chunks(layout, household_ids, fetch, **context),
-                            target, workers=workers, progress=progress, tmp_dir=tmp_dir)
+                            target, base_html=base, workers=workers, progress=progress,
+                            tmp_dir=tmp_dir)

@@ -99,20 +99,60 @@ def _pool_initializer() -> None:
     _engine()
 
 
-def join(parts: list[str], target, *, repeat: int = 1) -> int:
-    """Join PDF files `parts` in order into `target` (each part `repeat` times: a page
-    repeated shares one content stream); return the page count."""
+def _form_xobject(writer, page):
+    """Return an indirect Form XObject in `writer` that draws `page` (a page already
+    added to `writer`): its content and resources, in the same coordinates."""
+    from pypdf.generic import ArrayObject, FloatObject, NameObject, StreamObject
+
+    form = StreamObject()
+    form.set_data(page.get_contents().get_data())
+    form[NameObject("/Type")] = NameObject("/XObject")
+    form[NameObject("/Subtype")] = NameObject("/Form")
+    form[NameObject("/BBox")] = ArrayObject(FloatObject(v) for v in page.mediabox)
+    form[NameObject("/Resources")] = page["/Resources"]
+    return writer._add_object(form)
+
+
+def join(parts: list[tuple[str, bool]], target, *, base: str | None = None,
+         repeat: int = 1) -> int:
+    """Join PDF files in order into `target`; return the page count.
+
+    `parts` are `(path, stamped)`: every page of a stamped part gets the first page of
+    `base` drawn under it, as one shared Form XObject (the PDF holds the base once, and
+    joining touches no content stream). Each part is added `repeat` times (cards: one
+    rendered page repeated shares its content stream).
+    """
     from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import ArrayObject, DictionaryObject, NameObject, StreamObject
 
     writer = PdfWriter()
-    for path in parts:
+    base_form = draw_base = None
+    if base is not None:
+        base_page = writer.add_page(PdfReader(base).pages[0])
+        base_form = _form_xobject(writer, base_page)
+        writer.remove_page(base_page)
+        call = StreamObject()
+        call.set_data(b"q /WardKitBase Do Q\n")
+        draw_base = writer._add_object(call)
+    for path, stamped in parts:
         reader = PdfReader(path)
         for _ in range(repeat):
-            for page in reader.pages:
-                writer.add_page(page)
+            for source in reader.pages:
+                page = writer.add_page(source)
+                if stamped and base_form is not None:
+                    resources = page["/Resources"].get_object()
+                    xobjects = resources.get("/XObject")
+                    if xobjects is None:
+                        xobjects = DictionaryObject()
+                        resources[NameObject("/XObject")] = xobjects
+                    xobjects.get_object()[NameObject("/WardKitBase")] = base_form
+                    contents = page.get(NameObject("/Contents"))
+                    own = list(contents.get_object()) if isinstance(contents.get_object(),
+                                                                     ArrayObject) \
+                        else [contents]
+                    page[NameObject("/Contents")] = ArrayObject([draw_base, *own])
     writer.add_metadata({"/Title": METADATA["title"], "/Author": METADATA["authors"][0],
                          "/Subject": METADATA["subject"], "/Producer": "WardKit"})
-    writer.compress_identical_objects(remove_duplicates=True, remove_unreferenced=True)
     writer.write(target)
     return len(writer.pages)
 
@@ -122,51 +162,38 @@ def default_workers() -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
 
-def render_batch(chunks, target, *, workers: int | None = None, progress=None,
-                 tmp_dir: str | None = None) -> int:
-    """Render an iterable of chunk documents (HTML strings, produced lazily) to one PDF
-    in `target`; return the page count.
+def render_batch(chunks, target, *, base_html: str | None = None, workers: int | None = None,
+                 progress=None, tmp_dir: str | None = None) -> int:
+    """Render an iterable of chunk documents, `(html, stamped)` produced lazily, into one
+    PDF in `target`; return the page count.
 
-    With one chunk, or `workers` = 1, everything happens in this process. Otherwise the
-    chunks go to a pool of worker processes, at most two chunks per worker in flight
-    (so the HTML of a 2,000-household group is never all in memory), and the parts are
-    joined in order. `progress(chunks_done)` is called as parts finish. Temporary parts
-    live in `tmp_dir` and are deleted whatever happens.
+    `base_html` is the layer stamped under every page of a stamped chunk (rendered once).
+    With `workers` = 1 everything happens in this process. Otherwise the chunks go to a
+    pool of worker processes, at most two chunks per worker in flight (so the HTML of a
+    2,000-household group is never all in memory), and the parts are joined in order.
+    `progress(chunks_done)` is called as parts finish. Temporary parts live in `tmp_dir`
+    and are deleted whatever happens.
     """
     workers = workers or default_workers()
-    chunks = iter(chunks)
-    first = next(chunks, None)
-    if first is None:
-        raise ValueError("nothing to print")
-    second = next(chunks, None)
     with tempfile.TemporaryDirectory(dir=tmp_dir, prefix="wardkit-sheets-") as tmp:
-        if second is None:
-            pages = render(first, target)
-            if progress:
-                progress(1)
-            return pages
+        base = None
+        if base_html is not None:
+            base = os.path.join(tmp, "base.pdf")
+            render(base_html, base)
         parts = []
-
-        def numbered():
-            yield first
-            yield second
-            yield from chunks
-
         if workers == 1:
-            for n, html in enumerate(numbered()):
+            for n, (html, stamped) in enumerate(chunks):
                 path = os.path.join(tmp, f"part-{n:05d}.pdf")
                 render(html, path)
-                parts.append(path)
+                parts.append((path, stamped))
                 if progress:
                     progress(n + 1)
         else:
             # spawn, not fork: the server process has threads and open SQLite handles.
-            context = get_context("spawn")
-            with ProcessPoolExecutor(max_workers=workers, mp_context=context,
+            with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
                                      initializer=_pool_initializer) as pool:
                 pending = []
-                source = enumerate(numbered())
-                done = 0
+                source = enumerate(chunks)
                 exhausted = False
                 while True:
                     while not exhausted and len(pending) < 2 * workers:
@@ -174,15 +201,17 @@ def render_batch(chunks, target, *, workers: int | None = None, progress=None,
                         if item is None:
                             exhausted = True
                             break
-                        n, html = item
+                        n, (html, stamped) = item
                         path = os.path.join(tmp, f"part-{n:05d}.pdf")
-                        pending.append(pool.submit(_render_part, html, path))
+                        pending.append((pool.submit(_render_part, html, path), stamped))
                         del html
                     if not pending:
                         break
-                    path, _pages = pending.pop(0).result()  # in order
-                    parts.append(path)
-                    done += 1
+                    future, stamped = pending.pop(0)   # in order
+                    path, _pages = future.result()
+                    parts.append((path, stamped))
                     if progress:
-                        progress(done)
-        return join(parts, target)
+                        progress(len(parts))
+        if not parts:
+            raise ValueError("nothing to print")
+        return join(parts, target, base=base)
