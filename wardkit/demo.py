@@ -13,6 +13,7 @@ from .db import get_db, write
 from .groups import queries as group_queries
 from .residents import fake
 from .residents import queries as resident_queries
+from .visits.demo import seed_visits
 from .sheets import queries as sheet_queries
 
 DEMO_WARD = "00103"  # Phường Tây Hồ, which went household by household in Nov 2025
@@ -80,9 +81,12 @@ def seed_demo(db, ward_code: str = DEMO_WARD, *, households: int = DEFAULT_HOUSE
             db, ward_code, {**sheet_queries.SAMPLE_SETTINGS,
                             "police_name": "Công an phường (DEMO)"},
             by=None, is_sample=True)
-        for username, role, display, password in credentials:
-            create_user_account(db, username=username, role=role, ward_code=ward_code,
-                                password=password, display_name=display, is_demo=True)
+        accounts = {username: create_user_account(
+            db, username=username, role=role, ward_code=ward_code, password=password,
+            display_name=display, is_demo=True)
+            for username, role, display, password in credentials}
+        seed_visits(db, ward_code, groups, officer_id=accounts["demo.officer"]["id"],
+                    leader_id=accounts["demo.leader"]["id"], seed=seed)
     return [(username, role, password) for username, role, _, password in credentials]
 
 

@@ -278,9 +278,10 @@ def list_follow_ups(db, household_id: str) -> list[dict]:
 
 def record_visit(db, *, ward_code: str, household_id: str, officer_id: str, outcome: str,
                  notes: str | None = None, follow_up_at: datetime | None = None,
-                 onboarding: dict | None = None) -> dict:
+                 onboarding: dict | None = None, at: datetime | None = None) -> dict:
     """Record a visit and its onboarding changes in one write transaction; return the
-    visit row.
+    visit row. `at` is when the visit happened (now unless given: the demo seed writes a
+    history).
 
     `onboarding` maps resident ids of the household to {"ihanoi_status": ...,
     "is_zalo_followed": 0/1} (either key may be missing: unchanged). A visit that ends
@@ -305,7 +306,7 @@ def record_visit(db, *, ward_code: str, household_id: str, officer_id: str, outc
             raise VisitError("not_found")
         from . import progress  # progress imports this module
         snap = progress.snapshot(db, ward_code, household_id)
-        now = clock.now_iso()
+        now = clock.iso(at) if at is not None else clock.now_iso()
         visit = {
             "id": new_id(), "ward_code": ward_code, "household_id": household_id,
             "officer_id": officer_id, "visited_at": now, "outcome": outcome,
