@@ -475,7 +475,7 @@ def test_a_big_household_gets_a_whole_page_in_its_place(db, officer, client, fam
     configure(db)
     big = make_household(db, group=family["group"], house_number="4", lane="Ngõ 34",
                          street="Âu Cơ")
-    names = ["An", "Bình", "Chi", "Dũng", "Giang", "Hương"]
+    names = ["An", "Bình", "Chi", "Dũng", "Giang", "Hương", "Khoa", "Long"]
     for name in names:
         make_resident(db, big, full_name=f"Đỗ Văn {name}", dob=date(1980, 1, 1))
     data = client.get(f"/groups/{family['group']['id']}/sheets.pdf").data

@@ -18,7 +18,7 @@ CARDS_PER_PAGE = 4
 CHUNK_HOUSEHOLDS = {"page": 50, "large": 15}
 # A household's block (address, names, checklist) has a fixed height on the one-page
 # sheet; this many adults fit in it. Bigger households get a page drawn whole.
-MAX_STAMPED_ADULTS = 4
+MAX_STAMPED_ADULTS = 7
 
 
 def _code(url: str | None) -> dict | None:
