@@ -221,7 +221,7 @@ def main():
     def edit_a_resident():
         # A registry edit (any write to a counted table) makes the next read recount.
         with write(db):
-            db.execute("UPDATE residents SET updated_at = ? WHERE id = ?",
+            db.execute("UPDATE residents SET dob = dob, updated_at = ? WHERE id = ?",
                        [clock.now_iso(), rng.choice(people)])
 
     def count_uncached():

@@ -462,3 +462,30 @@ def m0008_progress_cache(db):
             ON declarations (ward_code, status, deleted_at, resident_id);
         """ + triggers
     )
+
+
+@migrations(name="0009_progress_triggers")
+def m0009_progress_triggers(db):
+    # Narrower progress triggers than 0008's: only writes that can change a count bump
+    # the generation, so a declaration draft autosaving or a name being corrected does
+    # not make the leaders' next read recount the ward.
+    bump = "UPDATE data_generations SET n = n + 1 WHERE name = 'progress';"
+    db.executescript(f"""
+        DROP TRIGGER residents_progress_update;
+        CREATE TRIGGER residents_progress_update
+            AFTER UPDATE OF dob, ihanoi_status, deleted_at, household_id, ward_code
+            ON residents
+            BEGIN {bump} END;
+        DROP TRIGGER households_progress_update;
+        CREATE TRIGGER households_progress_update
+            AFTER UPDATE OF group_id, deleted_at, ward_code ON households
+            BEGIN {bump} END;
+        DROP TRIGGER declarations_progress_insert;
+        CREATE TRIGGER declarations_progress_insert AFTER INSERT ON declarations
+            WHEN NEW.status != 'draft'
+            BEGIN {bump} END;
+        DROP TRIGGER declarations_progress_update;
+        CREATE TRIGGER declarations_progress_update
+            AFTER UPDATE OF status, deleted_at, resident_id, ward_code ON declarations
+            BEGIN {bump} END;
+    """)

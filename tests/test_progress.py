@@ -201,6 +201,12 @@ def test_cached_progress_follows_every_write(app, db, ward, fake_clock):
                    [ward["r7"]["id"]])
         assert progress_mod.progress(db, "00103")["total"]["activated"] == \
             again["total"]["activated"] - 1
+        # Writes that cannot change a count leave the cache alone (schema 0009).
+        generation = db.execute("SELECT n FROM data_generations").fetchone()[0]
+        db.execute("UPDATE residents SET full_name = 'Phạm Văn Bẩy', phone = NULL "
+                   "WHERE id = ?", [ward["r7"]["id"]])
+        db.execute("UPDATE declarations SET plate = '29A-123.45' WHERE status = 'draft'")
+        assert db.execute("SELECT n FROM data_generations").fetchone()[0] == generation
         # The next day the same data is counted for the new day (the 14-year-old of
         # yesterday is now 15).
         fake_clock.current = datetime(2026, 12, 4, 3, 0, tzinfo=timezone.utc)
