@@ -113,48 +113,68 @@ def _form_xobject(writer, page):
     return writer._add_object(form)
 
 
-def join(parts: list[tuple[str, bool]], target, *, base: str | None = None,
-         repeat: int = 1) -> int:
-    """Join PDF files in order into `target`; return the page count.
+class Joiner:
+    """Join PDF parts in order into one document, as they arrive.
 
-    `parts` are `(path, stamped)`: every page of a stamped part gets the first page of
-    `base` drawn under it, as one shared Form XObject (the PDF holds the base once, and
-    joining touches no content stream). Each part is added `repeat` times (cards: one
-    rendered page repeated shares its content stream).
+    Every page of a stamped part gets the first page of `base` drawn under it, as one
+    shared Form XObject (the PDF holds the base once, and joining touches no content
+    stream). Each part can be added `repeat` times (cards: one rendered page repeated
+    shares its content stream).
     """
-    from pypdf import PdfReader, PdfWriter
-    from pypdf.generic import ArrayObject, DictionaryObject, NameObject, StreamObject
 
-    writer = PdfWriter()
-    base_form = draw_base = None
-    if base is not None:
-        base_page = writer.add_page(PdfReader(base).pages[0])
-        base_form = _form_xobject(writer, base_page)
-        writer.remove_page(base_page)
-        call = StreamObject()
-        call.set_data(b"q /WardKitBase Do Q\n")
-        draw_base = writer._add_object(call)
-    for path, stamped in parts:
-        reader = PdfReader(path)
+    def __init__(self, base: str | None = None):
+        from pypdf import PdfReader, PdfWriter
+        from pypdf.generic import StreamObject
+
+        self._reader = PdfReader
+        self.writer = PdfWriter()
+        self._base_form = self._draw_base = None
+        if base is not None:
+            base_page = self.writer.add_page(PdfReader(base).pages[0])
+            self._base_form = _form_xobject(self.writer, base_page)
+            self.writer.remove_page(base_page)
+            call = StreamObject()
+            call.set_data(b"q /WardKitBase Do Q\n")
+            self._draw_base = self.writer._add_object(call)
+
+    def add(self, path: str, stamped: bool = False, repeat: int = 1) -> None:
+        """Append the pages of the PDF at `path` (`repeat` times)."""
+        from pypdf.generic import ArrayObject, DictionaryObject, NameObject
+
+        reader = self._reader(path)
         for _ in range(repeat):
             for source in reader.pages:
-                page = writer.add_page(source)
-                if stamped and base_form is not None:
-                    resources = page["/Resources"].get_object()
-                    xobjects = resources.get("/XObject")
-                    if xobjects is None:
-                        xobjects = DictionaryObject()
-                        resources[NameObject("/XObject")] = xobjects
-                    xobjects.get_object()[NameObject("/WardKitBase")] = base_form
-                    contents = page.get(NameObject("/Contents"))
-                    own = list(contents.get_object()) if isinstance(contents.get_object(),
-                                                                     ArrayObject) \
-                        else [contents]
-                    page[NameObject("/Contents")] = ArrayObject([draw_base, *own])
-    writer.add_metadata({"/Title": METADATA["title"], "/Author": METADATA["authors"][0],
-                         "/Subject": METADATA["subject"], "/Producer": "WardKit"})
-    writer.write(target)
-    return len(writer.pages)
+                page = self.writer.add_page(source)
+                if not (stamped and self._base_form is not None):
+                    continue
+                resources = page["/Resources"].get_object()
+                xobjects = resources.get("/XObject")
+                if xobjects is None:
+                    xobjects = DictionaryObject()
+                    resources[NameObject("/XObject")] = xobjects
+                xobjects.get_object()[NameObject("/WardKitBase")] = self._base_form
+                contents = page[NameObject("/Contents")]
+                own = list(contents.get_object()) \
+                    if isinstance(contents.get_object(), ArrayObject) else [contents]
+                page[NameObject("/Contents")] = ArrayObject([self._draw_base, *own])
+
+    def finish(self, target) -> int:
+        """Write the joined document to `target`; return its page count."""
+        self.writer.add_metadata({"/Title": METADATA["title"],
+                                  "/Author": METADATA["authors"][0],
+                                  "/Subject": METADATA["subject"], "/Producer": "WardKit"})
+        self.writer.write(target)
+        return len(self.writer.pages)
+
+
+def join(parts: list[tuple[str, bool]], target, *, base: str | None = None,
+         repeat: int = 1) -> int:
+    """Join PDF files `parts`, `(path, stamped)`, in order into `target` (see Joiner);
+    return the page count."""
+    joiner = Joiner(base)
+    for path, stamped in parts:
+        joiner.add(path, stamped, repeat)
+    return joiner.finish(target)
 
 
 def default_workers() -> int:
@@ -176,25 +196,32 @@ def render_batch(chunks, target, *, base_html: str | None = None, workers: int |
     """
     workers = workers or default_workers()
     with tempfile.TemporaryDirectory(dir=tmp_dir, prefix="wardkit-sheets-") as tmp:
-        base = None
-        if base_html is not None:
-            base = os.path.join(tmp, "base.pdf")
-            render(base_html, base)
-        parts = []
+        base = os.path.join(tmp, "base.pdf") if base_html is not None else None
+        done = 0
         if workers == 1:
+            if base:
+                render(base_html, base)
+            joiner = Joiner(base)
             for n, (html, stamped) in enumerate(chunks):
                 path = os.path.join(tmp, f"part-{n:05d}.pdf")
                 render(html, path)
-                parts.append((path, stamped))
+                joiner.add(path, stamped)
+                os.unlink(path)
+                done += 1
                 if progress:
-                    progress(n + 1)
+                    progress(done)
         else:
             # spawn, not fork: the server process has threads and open SQLite handles.
             with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
                                      initializer=_pool_initializer) as pool:
+                # The base goes first, so the workers start up while this process
+                # prepares the chunks; parts are joined here as they come back, in order,
+                # while the workers render the next ones.
+                base_job = pool.submit(_render_part, base_html, base) if base else None
                 pending = []
                 source = enumerate(chunks)
                 exhausted = False
+                joiner = None
                 while True:
                     while not exhausted and len(pending) < 2 * workers:
                         item = next(source, None)
@@ -205,13 +232,19 @@ def render_batch(chunks, target, *, base_html: str | None = None, workers: int |
                         path = os.path.join(tmp, f"part-{n:05d}.pdf")
                         pending.append((pool.submit(_render_part, html, path), stamped))
                         del html
+                    if joiner is None:
+                        if base_job is not None:
+                            base_job.result()
+                        joiner = Joiner(base)
                     if not pending:
                         break
                     future, stamped = pending.pop(0)   # in order
                     path, _pages = future.result()
-                    parts.append((path, stamped))
+                    joiner.add(path, stamped)
+                    os.unlink(path)
+                    done += 1
                     if progress:
-                        progress(len(parts))
-        if not parts:
+                        progress(done)
+        if not done:
             raise ValueError("nothing to print")
-        return join(parts, target, base=base)
+        return joiner.finish(target)
