@@ -15,7 +15,7 @@ HOUSEHOLD_LAYOUTS = ("page", "large")   # cards carry no household data
 CARDS_PER_PAGE = 4
 # Households per PDF part: big enough that WeasyPrint's per-document start-up is small
 # beside the layout work, small enough that a part's layout stays well under 100 MB.
-CHUNK_HOUSEHOLDS = {"page": 50, "large": 15}
+CHUNK_HOUSEHOLDS = {"page": 40, "large": 15}
 # A household's block (address, names, checklist) has a fixed height on the one-page
 # sheet; this many adults fit in it. Bigger households get a page drawn whole.
 MAX_STAMPED_ADULTS = 7
