@@ -91,7 +91,7 @@ def test_leader_edits_group_target_inline(live_server, page, page_log, seed, db_
     row.locator("button.primary").click()  # Save
     expect(row).not_to_have_class(editing)
     expect(row.locator("td.num")).to_have_text("800")
-    expect(row.locator("th")).to_have_text(GROUP_7)
+    expect(row.locator("th .group-name")).to_have_text(GROUP_7)
     # The ward total follows the edit (HX-Trigger refreshes the summary line): 800 + 500.
     expect(page.locator("#groups-summary")).to_contain_text("1.300")
 
