@@ -10,7 +10,7 @@ Scenarios, each in a fresh child process so its memory is its own:
 
 - `naive page`: the whole group as ONE WeasyPrint document, every page drawn whole, with
   fresh QR codes on every page (SVG, encoded again per page) — the obvious way;
-- `page`: what WardKit does (wardkit.sheets.jobs.render_group): chunks of 50 households
+- `page`: what WardKit does (wardkit.sheets.jobs.render_group): chunks of 40 households
   rendered in worker processes, each page in two layers (the steps drawn once and stamped
   under every household's own block), parts joined with pypdf;
 - `naive cards` and `cards`: four A6 cards per page; WardKit renders one page and repeats
