@@ -182,3 +182,40 @@ def test_ids_are_time_ordered_uuid7():
     assert all(u.version == 7 and u.variant == uuid.RFC_4122 for u in parsed)
     # Millisecond prefix never goes backwards (the random tail orders ids within one ms).
     assert [i[:13] for i in ids] == sorted(i[:13] for i in ids)
+
+
+def test_pooled_connection_is_reused_and_sees_other_commits(app, db):
+    """A server thread keeps its connection, and each request still reads the latest
+    committed data (no snapshot held over from an earlier request)."""
+    def handler():
+        """A request that reads, leaving a cursor half-read, as `next(db.query())` does."""
+        conn = dbmod.get_db()
+        cursor = conn.execute("SELECT code FROM wards")
+        cursor.fetchone()
+        return conn, _groups(conn)
+
+    with app.app_context():
+        first, before = handler()
+    _insert_group(db, "Tổ dân phố số 99")          # another connection commits
+    with app.app_context():
+        second, after = handler()
+    assert second is first                          # the same connection, reused
+    assert after == before + 1                      # and it sees the new row
+
+
+def test_pooled_connection_never_carries_a_transaction_over(app):
+    with app.app_context():
+        conn = dbmod.get_db()
+        conn.execute("BEGIN IMMEDIATE")             # a request that forgot to finish
+    with app.app_context():
+        again = dbmod.get_db()
+        assert again is conn and not again.conn.in_transaction
+
+
+def test_without_pool_each_context_gets_its_own_connection(app):
+    app.config["DB_POOL"] = False
+    with app.app_context():
+        one = dbmod.get_db()
+    with app.app_context():
+        two = dbmod.get_db()
+    assert one is not two

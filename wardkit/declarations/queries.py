@@ -71,8 +71,10 @@ def _clean(column: str, value):
     return value
 
 
-def save_draft(db, ward_code: str, declaration_id: str, fields: dict, *, by: str) -> dict:
-    """Save the given fields of a draft (or needs_fix) declaration; return it reloaded.
+def save_draft(db, ward_code: str, declaration_id: str, fields: dict, *, by: str,
+               reload: bool = True) -> dict | None:
+    """Save the given fields of a draft (or needs_fix) declaration; return it reloaded
+    (None with `reload=False`: autosaves need no row, and the write lock is held for less).
 
     Only EDITABLE_FIELDS are written (other keys, such as a form's csrf_token or a forged
     `status`, are ignored); fields not given keep their values, so each htmx save may carry
@@ -80,21 +82,25 @@ def save_draft(db, ward_code: str, declaration_id: str, fields: dict, *, by: str
 
     :raises NotEditable: `not_found`, or `not_editable` once recorded or later.
     """
-    old = get_declaration(db, ward_code, declaration_id)
-    if old is None:
+    # Read inside the caller's write(): the status checked is the one being updated.
+    cursor = db.execute("SELECT * FROM declarations WHERE id = ? AND ward_code = ?"
+                        " AND deleted_at IS NULL", [declaration_id, ward_code])
+    found = cursor.fetchone()
+    if found is None:
         raise NotEditable("not_found")
+    old = dict(zip((c[0] for c in cursor.description), found))
     if old["status"] not in EDITABLE:
         raise NotEditable("not_editable")
     changes = {k: _clean(k, fields[k]) for k in EDITABLE_FIELDS if k in fields}
     changed = sorted(k for k, v in changes.items() if old.get(k) != v)
     if not changed:
-        return old
+        return get_declaration(db, ward_code, declaration_id) if reload else None
     # The row is the ward's (checked above), so an update by primary key is scoped.
     update_row(db, "declarations", declaration_id, {
         **{k: changes[k] for k in changed}, "updated_at": clock.now_iso(), "updated_by": by})
     audit.record(db, "declaration_saved", entity=ENTITY, entity_id=declaration_id,
                  detail={"fields": changed}, user_id=by, ward_code=ward_code)
-    return get_declaration(db, ward_code, declaration_id)
+    return get_declaration(db, ward_code, declaration_id) if reload else None
 
 
 def discard_draft(db, ward_code: str, declaration_id: str, *, by: str) -> dict:

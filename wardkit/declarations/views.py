@@ -89,7 +89,7 @@ def save_draft(declaration_id):
     db = get_db()
     with write(db):
         queries.save_draft(db, current_user.ward_code, declaration_id, fields,
-                           by=current_user.id)
+                           by=current_user.id, reload=False)
     labels = []
     if bad_dates:  # building the whole form only for its labels costs a few ms a save
         form = DeclarationForm(formdata=None)
