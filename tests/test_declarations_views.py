@@ -361,3 +361,28 @@ def test_discard_another_wards_draft_is_404(client, db, officer, auth):
                            channel="home_visit", by=officer_b["id"])
     assert auth.post(f"/declarations/{d['id']}/discard").status_code == 404
     assert row(db, d["id"], ward=WARD_B) is not None
+
+
+def test_read_back_of_unchanged_fields_writes_nothing(client, db, officer, auth, home,
+                                                      monkeypatch):
+    declaration_id = start(client, home["mai"])
+    # The first read-back stores the checked forms (compact plate, ...).
+    assert auth.post(f"/declarations/{declaration_id}/record", MOTORBIKE).status_code == 200
+    assert row(db, declaration_id)["plate_compact"]
+    # "Go back and correct", then read back again without changing anything.
+    count = "SELECT count(*) FROM audit_log WHERE entity_id = ?"
+    before = db.execute(count, [declaration_id]).fetchone()[0]
+    updated = row(db, declaration_id)["updated_at"]
+    from wardkit.declarations import views
+
+    def no_write(*args, **kwargs):
+        raise AssertionError("the read-back queued for the write lock")
+    with monkeypatch.context() as m:
+        m.setattr(views, "write", no_write)
+        resp = auth.post(f"/declarations/{declaration_id}/record", MOTORBIKE)
+    assert resp.status_code == 200 and 'name="confirm"' in resp.text
+    assert db.execute(count, [declaration_id]).fetchone()[0] == before
+    assert row(db, declaration_id)["updated_at"] == updated
+    # A field changed since the last autosave is saved by the read-back.
+    resp = auth.post(f"/declarations/{declaration_id}/record", {**MOTORBIKE, "brand": "Yamaha"})
+    assert resp.status_code == 200 and row(db, declaration_id)["brand"] == "Yamaha"

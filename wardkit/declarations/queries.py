@@ -71,6 +71,12 @@ def _clean(column: str, value):
     return value
 
 
+def changed_fields(row: dict, fields: dict) -> list[str]:
+    """Return the editable fields whose stored form in `fields` differs from `row`."""
+    return sorted(k for k in EDITABLE_FIELDS
+                  if k in fields and row.get(k) != _clean(k, fields[k]))
+
+
 def save_draft(db, ward_code: str, declaration_id: str, fields: dict, *, by: str,
                reload: bool = True) -> dict | None:
     """Save the given fields of a draft (or needs_fix) declaration; return it reloaded
@@ -92,7 +98,7 @@ def save_draft(db, ward_code: str, declaration_id: str, fields: dict, *, by: str
     if old["status"] not in EDITABLE:
         raise NotEditable("not_editable")
     changes = {k: _clean(k, fields[k]) for k in EDITABLE_FIELDS if k in fields}
-    changed = sorted(k for k, v in changes.items() if old.get(k) != v)
+    changed = changed_fields(old, fields)
     if not changed:
         return get_declaration(db, ward_code, declaration_id) if reload else None
     # The row is the ward's (checked above), so an update by primary key is scoped.

@@ -98,6 +98,14 @@ def save_draft(declaration_id):
                            time=format_datetime(clock.now(), "HH:mm"), bad_dates=labels)
 
 
+def _readback(row: dict, form: DeclarationForm):
+    """Answer the read-back summary to confirm with the resident."""
+    return page_or_fragment(
+        "declarations/form.html", "declarations/_readback.html", TARGET,
+        **_context(row, form, rows=readback_rows(row, row), confirming=True,
+                   note=getattr(form, "licence_note", None)))
+
+
 @bp.route("/<declaration_id>/record", methods=["POST"])
 @roles(*FIELD_ROLES)
 def record(declaration_id):
@@ -116,11 +124,15 @@ def record(declaration_id):
                                      by=current_user.id)
         return page_or_fragment("declarations/form.html", "declarations/_form.html", TARGET,
                                 status=422, **_context(row, form))
+    recorded = request.form.get("confirm") == "1"
+    if not recorded and not queries.changed_fields(row, form.cleaned):
+        # The read-back of what the autosaves already stored: nothing to write, so it
+        # does not queue for the write lock.
+        return _readback(row, form)
     try:
         with write(db):
             row = queries.save_draft(db, current_user.ward_code, declaration_id,
                                      form.cleaned, by=current_user.id)
-            recorded = request.form.get("confirm") == "1"
             if recorded:
                 row = queries.transition(db, current_user.ward_code, declaration_id,
                                          "recorded", role=current_user.role,
@@ -130,10 +142,7 @@ def record(declaration_id):
         # Checked above; only a concurrent change (another tablet) gets here.
         abort(409)
     if not recorded:
-        return page_or_fragment(
-            "declarations/form.html", "declarations/_readback.html", TARGET,
-            **_context(row, form, rows=readback_rows(row, row), confirming=True,
-                       note=getattr(form, "licence_note", None)))
+        return _readback(row, form)
     resident = _resident(row)
     target = url_for("residents.household", household_id=resident["household_id"])
     flash(_("%(kind)s recorded for %(name)s.", kind=KIND_LABELS[row["kind"]],
