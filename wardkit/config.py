@@ -54,6 +54,13 @@ MAX_FORM_PARTS = 1000
 # deleted when imported or after an hour). None means instance/imports/.
 IMPORT_DIR = None
 
+# QR onboarding sheets: where batch jobs keep their parts and progress (None means
+# instance/sheets/), how many processes render a batch, and
+# how many household QR lookups (/r/<reference>) a user may make per minute.
+SHEETS_DIR = None
+SHEETS_WORKERS = None  # falls back to one per core, at most 4
+SCAN_MAX_PER_MINUTE = 30
+
 # Vietnamese first; English is the second catalogue.
 BABEL_DEFAULT_LOCALE = "vi"
 BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
