@@ -43,6 +43,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from .. import audit, clock
+from ..files import read_json, write_json, write_private
 from ..db import connect, get_db, sqlite3, write
 from ..groups import queries as group_queries
 from ..htmx import page_or_fragment, wants_fragment
@@ -76,27 +77,6 @@ def _path(token: str, suffix: str) -> pathlib.Path:
     return imports_dir() / f"{token}.{suffix}"
 
 
-def _write_private(path: pathlib.Path, data: bytes) -> None:
-    """Create `path` (mode 0600, refusing to overwrite) holding `data`."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-
-
-def _write_status(path: pathlib.Path, status: dict) -> None:
-    """Replace a job's status file atomically (readers never see half a file)."""
-    tmp = path.with_name(f"{path.name}.{secrets.token_hex(4)}.tmp")
-    _write_private(tmp, json.dumps({**status, "updated": time.time()}).encode())
-    os.replace(tmp, path)
-
-
-def _read_json(path: pathlib.Path) -> dict | None:
-    try:
-        return json.loads(path.read_bytes())
-    except (FileNotFoundError, ValueError):
-        return None
-
-
 def sweep(now: float | None = None, app=None) -> int:
     """Delete stored uploads, metadata and job statuses older than UPLOAD_TTL; return how
     many files went. Runs at start-up and on every request to the import pages."""
@@ -123,8 +103,8 @@ def sweep(now: float | None = None, app=None) -> int:
 
 def _store_upload(data: bytes, meta: dict) -> str:
     token = secrets.token_urlsafe(32)
-    _write_private(_path(token, "upload"), data)
-    _write_private(_path(token, "json"), json.dumps(meta).encode())
+    write_private(_path(token, "upload"), data)
+    write_private(_path(token, "json"), json.dumps(meta).encode())
     return token
 
 
@@ -134,7 +114,7 @@ def _own_upload(token: str | None) -> dict | None:
     None when it belongs to nobody any more (expired and swept)."""
     if not token or not TOKEN_RE.fullmatch(token):
         abort(404)
-    meta = _read_json(_path(token, "json"))
+    meta = read_json(_path(token, "json"))
     if meta is None:
         return None
     if meta.get("user_id") != current_user.id or meta.get("ward_code") != current_user.ward_code:
@@ -205,7 +185,7 @@ def confirm():
         return _expired()
     status_path = _path(token, "status")
     try:
-        _write_private(status_path, json.dumps({
+        write_private(status_path, json.dumps({
             "state": "queued", "done": 0, "total": 0, "updated": time.time()}).encode())
     except FileExistsError:
         pass  # already started (a second click): show its progress
@@ -250,7 +230,7 @@ def _expired():
 
 
 def _job_status(token: str) -> dict:
-    job = _read_json(_path(token, "status")) or {"state": "missing"}
+    job = read_json(_path(token, "status")) or {"state": "missing"}
     if job["state"] in RUNNING and time.time() - job.get("updated", 0) > STALE_AFTER:
         job = {"state": "failed", "message": _(
             "The import stopped before it finished (the server may have restarted). "
@@ -281,7 +261,7 @@ def run_job(app, token: str, meta: dict) -> None:
         db = None
 
         def progress(state, done, total):
-            _write_status(status_path, {"state": state, "done": done, "total": total})
+            write_json(status_path, {"state": state, "done": done, "total": total})
 
         try:
             data = upload_path.read_bytes()
@@ -293,18 +273,18 @@ def run_job(app, token: str, meta: dict) -> None:
             plan, counts = importer.plan_and_apply(
                 db, meta["ward_code"], table, today=clock.now().date(), by=meta["user_id"],
                 via="web", default_group_id=meta.get("group_id"), progress=progress)
-            _write_status(status_path, {"state": "done", "result": counts,
+            write_json(status_path, {"state": "done", "result": counts,
                                         "warnings": plan.warning_count})
         except importer.ImportRefused as exc:
-            _write_status(status_path, {"state": "failed", "message": str(exc.message)})
+            write_json(status_path, {"state": "failed", "message": str(exc.message)})
         except (importer.RegisterChanged, sqlite3.IntegrityError):
-            _write_status(status_path, {"state": "failed", "message": _(
+            write_json(status_path, {"state": "failed", "message": _(
                 "The register kept changing while the import was running (someone else "
                 "is adding people), so nothing was imported. Try again in a few minutes: "
                 "people already registered are skipped.")})
         except Exception:
             app.logger.exception("import %s failed", token[:6])
-            _write_status(status_path, {"state": "failed", "message": _(
+            write_json(status_path, {"state": "failed", "message": _(
                 "Nothing was imported. Try again; if it happens again, tell the ward "
                 "administrator.")})
         finally:

@@ -20,6 +20,7 @@ from flask_babel import force_locale
 from flask_login import current_user
 
 from .. import clock
+from ..files import read_json, write_json, write_private
 from ..db import connect
 from . import documents, pdf, queries
 
@@ -37,26 +38,6 @@ def jobs_dir(app=None, *, create: bool = True) -> pathlib.Path:
     if create:
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
     return path
-
-
-def _write_private(path: pathlib.Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-
-
-def _write_json(path: pathlib.Path, value: dict) -> None:
-    """Replace a small JSON file atomically (a poll never reads half of it)."""
-    tmp = path.with_name(f"{path.name}.{secrets.token_hex(4)}.tmp")
-    _write_private(tmp, json.dumps({**value, "updated": time.time()}).encode())
-    os.replace(tmp, path)
-
-
-def _read_json(path: pathlib.Path) -> dict | None:
-    try:
-        return json.loads(path.read_bytes())
-    except (FileNotFoundError, ValueError):
-        return None
 
 
 def sweep(now: float | None = None, app=None) -> int:
@@ -90,12 +71,12 @@ def start(*, group: dict, layout: str, household_ids: list[str], base_url: str,
     meta = {"user_id": current_user.id, "ward_code": current_user.ward_code,
             "group_id": group["id"], "group_name": group["name"], "layout": layout,
             "created_at": clock.now_iso()}
-    _write_private(directory / f"{token}.json", json.dumps(meta).encode())
+    write_private(directory / f"{token}.json", json.dumps(meta).encode())
     # Parts to render (a household too big for the stamped block adds one; the bar
     # then just ends a little later than it promised).
     total = (1 if layout == "cards" else
              -(-len(household_ids) // documents.CHUNK_HOUSEHOLDS[layout]))
-    _write_json(directory / f"{token}.status", {"state": "queued", "done": 0, "total": total})
+    write_json(directory / f"{token}.status", {"state": "queued", "done": 0, "total": total})
     thread = threading.Thread(
         target=run, name=f"wardkit-sheets-{token[:6]}", daemon=True,
         args=(current_app._get_current_object(), token, meta, household_ids, base_url,
@@ -109,7 +90,7 @@ def own(token: str | None) -> dict:
     user; 404 otherwise (another user's job looks like an unknown one)."""
     if not token or not TOKEN_RE.fullmatch(token):
         abort(404)
-    meta = _read_json(jobs_dir() / f"{token}.json")
+    meta = read_json(jobs_dir() / f"{token}.json")
     if meta is None or meta.get("user_id") != current_user.id \
             or meta.get("ward_code") != current_user.ward_code:
         abort(404)
@@ -119,7 +100,7 @@ def own(token: str | None) -> dict:
 def status(token: str) -> dict:
     """Return the job's status: `state` (queued, rendering, joining, done, failed,
     missing), `done` and `total` chunks, `pages` when done."""
-    job = _read_json(jobs_dir() / f"{token}.status") or {"state": "missing"}
+    job = read_json(jobs_dir() / f"{token}.status") or {"state": "missing"}
     if job["state"] in RUNNING and time.time() - job.get("updated", 0) > STALE_AFTER:
         job = {"state": "failed"}
     return job
@@ -140,26 +121,26 @@ def run(app, token: str, meta: dict, household_ids: list[str], base_url: str,
         target = directory / f"{token}.pdf"
         partial = directory / f"{token}.pdf.part"
         db = connect(app.config["DATABASE"])
-        total = _read_json(status_path)["total"]
+        total = read_json(status_path)["total"]
         try:
-            _write_json(status_path, {"state": "rendering", "done": 0, "total": total})
+            write_json(status_path, {"state": "rendering", "done": 0, "total": total})
             pages = render_group(
                 db, meta["ward_code"], meta["layout"], household_ids, partial,
                 base_url=base_url, ward_name=ward_name, group_name=meta["group_name"],
                 sheet_locale=locale, workers=app.config.get("SHEETS_WORKERS"),
-                progress=lambda done: _write_json(
+                progress=lambda done: write_json(
                     status_path, {"state": "rendering", "done": done, "total": total}),
                 tmp_dir=str(directory))
             fd = os.open(partial, os.O_RDONLY)
             os.fchmod(fd, 0o600)
             os.close(fd)
             os.replace(partial, target)
-            _write_json(status_path, {"state": "done", "done": total, "total": total,
+            write_json(status_path, {"state": "done", "done": total, "total": total,
                                       "pages": pages})
         except Exception:
             app.logger.exception("sheets job %s failed", token[:6])
             partial.unlink(missing_ok=True)
-            _write_json(status_path, {"state": "failed"})
+            write_json(status_path, {"state": "failed"})
         finally:
             db.close()
 
