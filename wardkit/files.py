@@ -28,3 +28,26 @@ def read_json(path: pathlib.Path) -> dict | None:
         return json.loads(path.read_bytes())
     except (FileNotFoundError, ValueError):
         return None
+
+
+def sweep_tokens(directory: pathlib.Path, ttl: float, now: float | None = None) -> int:
+    """Delete the files of every job token (`<token>.<suffix>`) in `directory` whose
+    newest file is older than `ttl` seconds; return how many files went. A running job
+    rewrites its status file, which keeps its token's files alive."""
+    now = now or time.time()
+    if not directory.is_dir():
+        return 0
+    by_token: dict[str, list] = {}
+    for path in directory.iterdir():
+        try:
+            by_token.setdefault(path.name.split(".")[0], []).append(
+                (path, path.stat().st_mtime))
+        except FileNotFoundError:
+            pass
+    removed = 0
+    for files in by_token.values():
+        if now - max(mtime for _, mtime in files) > ttl:
+            for path, _ in files:
+                path.unlink(missing_ok=True)
+                removed += 1
+    return removed

@@ -43,7 +43,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from .. import audit, clock
-from ..files import read_json, write_json, write_private
+from ..files import read_json, sweep_tokens, write_json, write_private
 from ..db import connect, get_db, sqlite3, write
 from ..groups import queries as group_queries
 from ..htmx import page_or_fragment, wants_fragment
@@ -80,25 +80,7 @@ def _path(token: str, suffix: str) -> pathlib.Path:
 def sweep(now: float | None = None, app=None) -> int:
     """Delete stored uploads, metadata and job statuses older than UPLOAD_TTL; return how
     many files went. Runs at start-up and on every request to the import pages."""
-    now = now or time.time()
-    directory = imports_dir(app, create=False)
-    if not directory.is_dir():
-        return 0
-    by_token: dict[str, list] = {}
-    for path in directory.iterdir():
-        try:
-            by_token.setdefault(path.name.split(".")[0], []).append(
-                (path, path.stat().st_mtime))
-        except FileNotFoundError:
-            pass
-    removed = 0
-    for files in by_token.values():
-        # A running job rewrites its status file, which keeps the token's files alive.
-        if now - max(mtime for _, mtime in files) > UPLOAD_TTL:
-            for path, _ in files:
-                path.unlink(missing_ok=True)
-                removed += 1
-    return removed
+    return sweep_tokens(imports_dir(app, create=False), UPLOAD_TTL, now)
 
 
 def _store_upload(data: bytes, meta: dict) -> str:

@@ -20,7 +20,7 @@ from flask_babel import force_locale
 from flask_login import current_user
 
 from .. import clock
-from ..files import read_json, write_json, write_private
+from ..files import read_json, sweep_tokens, write_json, write_private
 from ..db import connect
 from . import documents, pdf, queries
 
@@ -42,24 +42,7 @@ def jobs_dir(app=None, *, create: bool = True) -> pathlib.Path:
 
 def sweep(now: float | None = None, app=None) -> int:
     """Delete the files of jobs untouched for JOB_TTL; return how many went."""
-    now = now or time.time()
-    directory = jobs_dir(app, create=False)
-    if not directory.is_dir():
-        return 0
-    by_token: dict[str, list] = {}
-    for path in directory.iterdir():
-        try:
-            by_token.setdefault(path.name.split(".")[0], []).append(
-                (path, path.stat().st_mtime))
-        except FileNotFoundError:
-            pass
-    removed = 0
-    for files in by_token.values():
-        if now - max(mtime for _, mtime in files) > JOB_TTL:
-            for path, _ in files:
-                path.unlink(missing_ok=True)
-                removed += 1
-    return removed
+    return sweep_tokens(jobs_dir(app, create=False), JOB_TTL, now)
 
 
 def start(*, group: dict, layout: str, household_ids: list[str], base_url: str,
