@@ -489,3 +489,21 @@ def m0009_progress_triggers(db):
             AFTER UPDATE OF status, deleted_at, resident_id, ward_code ON declarations
             BEGIN {bump} END;
     """)
+
+
+@migrations(name="0010_progress_inserts_untriggered")
+def m0010_progress_inserts_untriggered(db):
+    # A trigger per inserted row cost a 100,000-row import ~17% of its write stage (one
+    # UPDATE of data_generations per resident and per household). Rows are never hard
+    # deleted, so an insert always raises its table's max(rowid): the progress cache key
+    # now includes those maxima (wardkit/visits/progress.py), and only updates and
+    # deletes bump the generation. Group inserts stay triggered (rare, and the cache key
+    # does not look at residential_groups).
+    db.executescript("""
+        DROP TRIGGER households_progress_insert;
+        DROP TRIGGER residents_progress_insert;
+        DROP TRIGGER visits_progress_insert;
+        DROP TRIGGER follow_ups_progress_insert;
+        DROP TRIGGER onboarding_changes_progress_insert;
+        DROP TRIGGER declarations_progress_insert;
+    """)

@@ -163,8 +163,19 @@ COUNTS = ("adults", "activated", "activated_today", "households", "visited",
           "visited_today", "follow_ups_due", "declarations", "declarations_today")
 
 
-def _generation(db) -> int:
-    return db.execute("SELECT n FROM data_generations WHERE name = 'progress'").fetchone()[0]
+# Tables whose inserts can change a count; an insert shows as a higher max(rowid) (rows
+# are never hard deleted), so they need no per-row trigger (schema 0010).
+_INSERTED = ("households", "residents", "visits", "follow_ups", "onboarding_changes",
+             "declarations")
+_GENERATION_SQL = "SELECT " + ", ".join(
+    ["(SELECT n FROM data_generations WHERE name = 'progress')"]
+    + [f"(SELECT max(rowid) FROM {table})" for table in _INSERTED])
+
+
+def _generation(db) -> str:
+    """Return the version of the counted data: the generation that update and delete
+    triggers bump, and the highest rowid of each counted table (inserts)."""
+    return ".".join(str(v) for v in db.execute(_GENERATION_SQL).fetchone())
 
 
 def snapshot(db, ward_code: str, household_id: str) -> dict | None:
