@@ -6,6 +6,7 @@ from datetime import date, datetime, time, timedelta
 from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 
+from ..residents.forms import IHANOI_STATUSES
 from .queries import HANOI, IHANOI_CHOICES, OUTCOMES
 
 OUTCOME_LABELS = {
@@ -19,12 +20,7 @@ STATE_LABELS = {
     "come_back": _l("Come back"),
     "done": _l("Done"),
 }
-IHANOI_LABELS = {
-    "unknown": _l("Not asked yet"),
-    "not_installed": _l("Not installed"),
-    "installed": _l("Installed"),
-    "activated": _l("Activated (VNeID)"),
-}
+IHANOI_LABELS = IHANOI_STATUSES  # the registry's labels, one wording everywhere
 DECLARATION_ACTION_LABELS = {
     "declaration_created": _l("declaration started"),
     "declaration_recorded": _l("declaration recorded"),
