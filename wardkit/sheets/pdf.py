@@ -153,10 +153,23 @@ class Joiner:
                     xobjects = DictionaryObject()
                     resources[NameObject("/XObject")] = xobjects
                 xobjects.get_object()[NameObject("/WardKitBase")] = self._base_form
-                contents = page[NameObject("/Contents")]
-                own = list(contents.get_object()) \
-                    if isinstance(contents.get_object(), ArrayObject) else [contents]
-                page[NameObject("/Contents")] = ArrayObject([self._draw_base, *own])
+                page[NameObject("/Contents")] = ArrayObject(
+                    [self._draw_base, *self._own_contents(page)])
+
+    def _own_contents(self, page) -> list:
+        """Return the page's content streams as indirect references, in order.
+
+        A stream inside an array must be an indirect object (PDF 32000-1, 7.3.8):
+        pdfium draws a page blank and qpdf drops it from the page tree otherwise. pypdf's
+        `page[key]` resolves references, hence `raw_get`, and any stream that is not yet
+        an object of its own becomes one."""
+        from pypdf.generic import ArrayObject, IndirectObject
+
+        contents = page.raw_get("/Contents")
+        resolved = contents.get_object()
+        items = list(resolved) if isinstance(resolved, ArrayObject) else [contents]
+        return [item if isinstance(item, IndirectObject) else self.writer._add_object(item)
+                for item in items]
 
     def finish(self, target) -> int:
         """Write the joined document to `target`; return its page count."""
