@@ -1,4 +1,6 @@
 """Login, throttling, server-side sessions, timeouts, password rules, admin user pages."""
+import re
+
 import pytest
 
 from wardkit import audit
@@ -304,6 +306,24 @@ def test_admin_creates_user_in_own_ward(client, db, auth):
     row = queries.get_user_by_username(db, "le.binh")
     assert row["ward_code"] == "00103" and row["role"] == "officer"
     assert audit.entries(db, action="user_created")[0]["entity_id"] == row["id"]
+
+
+def _selected_role(html: str) -> list[str]:
+    """Return the values of the selected options of the new-user form's role select."""
+    select = re.search(r'<select[^>]*id="role".*?</select>', html, re.S).group(0)
+    return re.findall(r'<option(?=[^>]*\bselected\b)[^>]*value="([a-z]+)"', select)
+
+
+def test_new_user_role_starts_on_least_privileged(client, db, auth):
+    make_user(db, username="boss", role="admin")
+    auth.login("boss")
+    r = client.get("/admin/users")
+    assert r.status_code == 200
+    assert _selected_role(r.text) == ["viewer"]
+    # A rejected form keeps what the admin chose instead of falling back.
+    r = auth.post("/admin/users", {"username": "", "display_name": "A", "role": "officer",
+                                   "password": "mat khau rat dai"})
+    assert r.status_code == 422 and _selected_role(r.text) == ["officer"]
 
 
 @pytest.mark.parametrize("data, field", [

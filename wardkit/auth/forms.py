@@ -13,6 +13,9 @@ ROLE_LABELS = {
     "kiosk": _l("Kiosk"),
     "viewer": _l("Viewer (aggregates only)"),
 }
+# The role that may see and do the least while still being a person at a desk (the kiosk
+# account is a shared device, not a person): the new-user form starts on it.
+LEAST_PRIVILEGED_ROLE = "viewer"
 
 PASSWORD_MESSAGES = {
     "too_short": _l("The password must have at least 8 characters."),
@@ -48,8 +51,10 @@ class UserCreateForm(FlaskForm):
     display_name = StringField(_l("Full name"), validators=[
         DataRequired(_l("Enter the person's name.")),
         Length(max=80, message=_l("A name has at most 80 characters."))])
+    # A new account starts with the least it may do (aggregates only); the admin raises it
+    # on purpose rather than handing out "admin" by leaving the first choice selected.
     role = SelectField(_l("Role"), choices=[SelectChoice(r, ROLE_LABELS[r]) for r in ROLES],
-                       validate_choice=False, validators=[
+                       default=LEAST_PRIVILEGED_ROLE, validate_choice=False, validators=[
                            AnyOf(ROLES, message=_l("Choose a role from the list."))])
     password = PasswordField(_l("Password"), validators=[
         DataRequired(_l("Enter a password."))])
