@@ -44,7 +44,7 @@ def seed_demo(db, ward_code: str = DEMO_WARD, *, households: int = DEFAULT_HOUSE
     ward_code = normalise_ward_code(ward_code)
     if auth_queries.get_ward(db, ward_code) is None:
         raise click.ClickException(f"no ward with code {ward_code}")
-    today = clock.now().date()
+    today = clock.today()
     n_groups = max(5, math.ceil(households / HOUSEHOLDS_PER_GROUP))
     # Random passwords: a demo must never ship a guessable default login. Hashed before
     # the transaction, which must stay short.
@@ -107,7 +107,8 @@ def seed_demo_command(ward_code, households, seed):
     when the database has no users yet."""
     credentials = seed_demo(get_db(), ward_code, households=households, seed=seed)
     if credentials is None:
-        click.echo("The database already has users: no demo data added.")
+        click.echo("The database already has users: no demo data added. Lost a password? "
+                   "Set a new one with: .venv/bin/flask set-password USERNAME")
         return
     click.echo("")
     click.echo("=" * 64)

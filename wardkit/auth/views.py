@@ -1,4 +1,5 @@
-"""Login, logout, password change, user administration and the `create-user` command."""
+"""Login, logout, password change, user administration and the `create-user` and
+`set-password` commands."""
 from urllib.parse import urlsplit
 
 import click
@@ -287,6 +288,47 @@ def create_user_command(username, role, ward_code, password, display_name):
     click.echo(f"Created {row['role']} {row['username']} in ward {row['ward_code']}.")
 
 
+def set_user_password(db, *, username: str, password: str) -> dict:
+    """Give an existing user a new password from the command line, ending every session
+    of theirs as a password change does; return the user's row.
+
+    :raises ValueError: with a message for the operator when the user is unknown or the
+        password breaks the app's password rules.
+    """
+    row = queries.get_user_by_username(db, username)
+    if row is None:
+        raise ValueError(f"no user named {username!r} (the Users page lists them)")
+    problem = security.password_problem(password)
+    if problem:
+        raise ValueError(str(PASSWORD_MESSAGES[problem]))
+    password_hash = security.hash_password(password)  # slow: outside the transaction
+    with write(db):
+        queries.set_password(db, row["id"], password_hash, by=None)
+        ended = queries.revoke_user_sessions(db, row["id"], "password_reset")
+        audit.record(db, "password_reset", entity="users", entity_id=row["id"],
+                     ward_code=row["ward_code"],
+                     detail={"via": "cli", "sessions_ended": ended})
+    return row
+
+
+@click.command("set-password")
+@click.argument("username")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              help="Prompted twice (hidden) when omitted.")
+@with_appcontext
+def set_password_command(username, password):
+    """Set a new password for USERNAME (e.g. a lost demo password); their sessions end."""
+    try:
+        row = set_user_password(get_db(), username=username, password=password)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"New password set for {row['username']}; their sessions have ended.")
+    if not row["is_active"]:
+        click.echo(f"Note: {row['username']} is deactivated; an admin can reactivate "
+                   "them on the Users page.")
+
+
 def init_app(app) -> None:
     """Register the auth commands."""
     app.cli.add_command(create_user_command)
+    app.cli.add_command(set_password_command)
