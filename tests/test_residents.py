@@ -147,6 +147,22 @@ def test_born_abroad_override(client, db, auth, officer, home):
     assert r.status_code == 200
 
 
+def test_household_page_masks_cccd_and_phone_but_edit_form_shows_them(client, db, officer,
+                                                                         home):
+    rid = home["head"]["id"]
+    queries.update_resident(db, WARD_A, rid, {"phone": "0912345678"}, by=None)
+    page = client.get(f"/households/{home['household']['id']}").text
+    assert "001058123456" not in page and "0912345678" not in page
+    assert "••••••••3456" in page and "•••••••678" in page
+    # After an inline edit the row comes back masked too.
+    row = client.get(f"/residents/{rid}", headers={"HX-Target": f"resident-{rid}", **HX}).text
+    assert "001058123456" not in row and "••••••••3456" in row
+    # Only the edit form (inline or its own page) shows the numbers in full.
+    for headers in ({"HX-Target": f"resident-{rid}", **HX}, {}):
+        form = client.get(f"/residents/{rid}/edit", headers=headers).text
+        assert 'value="001058123456"' in form and 'value="0912345678"' in form
+
+
 def test_inline_edit_and_history(client, db, auth, officer, home):
     rid = home["head"]["id"]
     target = {"HX-Target": f"resident-{rid}", **HX}

@@ -28,8 +28,18 @@ def labels() -> dict:
 
 @bp.app_template_filter("mask_cccd")
 def mask_cccd(cccd: str | None) -> str:
-    """Return a CCCD as lists show it: only the last 4 digits (SECURITY.md §6)."""
+    """Return a CCCD as every screen but the edit form shows it: only the last 4 digits
+    (docs/DOMAIN-RULES.md)."""
     return f"••••••••{cccd[-4:]}" if cccd else ""
+
+
+@bp.app_template_filter("mask_phone")
+def mask_phone(phone: str | None) -> str:
+    """Return a phone number as screens show it outside the edit form: a dot for each
+    digit but the last 3 (enough to ask "is it the one ending 678?")."""
+    if not phone:
+        return ""
+    return "•" * max(len(phone) - 3, 0) + phone[-3:]
 
 
 @bp.app_template_filter("dmy")
