@@ -1,7 +1,7 @@
 """Fixtures: a fresh migrated SQLite file per test, the app, clients and a fake clock."""
 import re
 import shutil
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -74,11 +74,17 @@ def db(app, db_path):
     conn.close()
 
 
+# Every test runs at this instant (Thursday 3 December 2026, 10:00 in Hanoi), whatever the
+# machine's date: the clock is pinned before anything reads it (logins, sessions, "today").
+# `make test` runs the suite a second time with the system date a year ahead to prove it.
+PINNED_NOW = datetime(2026, 12, 3, 3, 0, tzinfo=timezone.utc)
+
+
 class FakeClock:
     """A clock tests can move: `fake_clock.advance(minutes=31)`."""
 
-    def __init__(self):
-        self.current = clock.now().replace(microsecond=0)
+    def __init__(self, start: datetime = PINNED_NOW):
+        self.current = start
 
     def __call__(self):
         return self.current
@@ -87,8 +93,9 @@ class FakeClock:
         self.current += timedelta(**kwargs)
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def fake_clock(monkeypatch):
+    """Pin `wardkit.clock.now` for every test (autouse); tests that move time ask for it."""
     fake = FakeClock()
     monkeypatch.setattr(clock, "now", fake)
     return fake

@@ -72,7 +72,7 @@ def ward_rows(groups, households, seed=7):
     names = {g["id"]: g["name"] for g in groups}
     rows = []
     for household, people in fake.generate_ward(seed, groups, households,
-                                                today=clock.now().date()):
+                                                today=clock.today()):
         address = queries.format_address(household["house_number"], household["lane"],
                                          household["street"])
         for p in people:
@@ -87,7 +87,7 @@ def ward_rows(groups, households, seed=7):
 
 def plan_for(db, data, filename="list.csv", ward=WARD_A, **kwargs):
     table = importer.read_table(data, filename)
-    return importer.plan_import(db, ward, table, today=clock.now().date(), **kwargs)
+    return importer.plan_import(db, ward, table, today=clock.today(), **kwargs)
 
 
 def count(db, table="residents", ward=WARD_A):
@@ -239,7 +239,7 @@ def test_headers_match_any_case_or_accents_and_unknown_columns_are_listed(db, gr
     assert set(table.columns) == {"full_name", "dob", "gender", "cccd", "phone", "address",
                                   "group", "relation"}
     assert table.unknown == ["Ghi chú"]      # STT is recognised and ignored
-    plan = importer.plan_import(db, WARD_A, table, today=clock.now().date())
+    plan = importer.plan_import(db, WARD_A, table, today=clock.today())
     assert plan.errors == [] and plan.to_add == 1
 
 
@@ -248,7 +248,7 @@ def test_title_rows_above_the_header_keep_spreadsheet_row_numbers(db, group7):
             + csv_bytes([person(dob="31/02/1990")]).decode("utf-8-sig"))
     table = importer.read_table(text.encode(), "x.csv")
     assert table.header_row == 3
-    plan = importer.plan_import(db, WARD_A, table, today=clock.now().date())
+    plan = importer.plan_import(db, WARD_A, table, today=clock.today())
     assert [(row, field) for row, field, _ in plan.errors] == [(4, "dob")]
 
 
@@ -263,8 +263,8 @@ def test_missing_required_columns_refused_before_any_row(db, group7):
     table = importer.read_table(csv_bytes([[1, *person()[:6], "Chủ hộ"]], header,
                                           numbered=False), "x.csv")
     with pytest.raises(importer.ImportRefused, match="Tổ dân phố"):
-        importer.plan_import(db, WARD_A, table, today=clock.now().date())
-    plan = importer.plan_import(db, WARD_A, table, today=clock.now().date(),
+        importer.plan_import(db, WARD_A, table, today=clock.today())
+    plan = importer.plan_import(db, WARD_A, table, today=clock.today(),
                                 default_group_id=group7["id"])
     assert plan.to_add == 1
 
@@ -274,7 +274,7 @@ def test_utf8_bom_csv_imports(db, group7):
     assert data.startswith(b"\xef\xbb\xbf")
     table = importer.read_table(data, "x.csv")
     assert table.encoding == "UTF-8 (BOM)" and table.header[1] == "Họ và tên"
-    plan = importer.plan_import(db, WARD_A, table, today=clock.now().date())
+    plan = importer.plan_import(db, WARD_A, table, today=clock.today())
     assert plan.counts()["to_add"] == 3 and plan.households_new == 1
     importer.apply_import(db, WARD_A, plan, by=None)
     [household] = queries.list_households(db, WARD_A)
@@ -291,14 +291,14 @@ def test_utf16_tab_separated_as_excel_unicode_text(db, group7):
     assert data[:2] == b"\xff\xfe"
     table = importer.read_table(data, "danh sach.txt")
     assert table.encoding == "UTF-16" and table.delimiter == "\t"
-    plan = importer.plan_import(db, WARD_A, table, today=clock.now().date())
+    plan = importer.plan_import(db, WARD_A, table, today=clock.today())
     assert plan.errors == [] and plan.to_add == 3
 
 
 def test_semicolon_csv_with_commas_in_addresses(db, group7):
     table = importer.read_table(csv_bytes(FAMILY, encoding="utf-8", delimiter=";"), "x.csv")
     assert table.delimiter == ";" and table.encoding == "UTF-8"
-    assert importer.plan_import(db, WARD_A, table, today=clock.now().date()).to_add == 3
+    assert importer.plan_import(db, WARD_A, table, today=clock.today()).to_add == 3
 
 
 def test_windows_1258_combining_tones_are_stored_nfc(db, group7):
@@ -309,7 +309,7 @@ def test_windows_1258_combining_tones_are_stored_nfc(db, group7):
         data.decode("utf-8")
     table = importer.read_table(data, "x.csv")
     assert table.encoding == "Windows-1258"
-    plan = importer.plan_import(db, WARD_A, table, today=clock.now().date())
+    plan = importer.plan_import(db, WARD_A, table, today=clock.today())
     assert plan.errors == []
     importer.apply_import(db, WARD_A, plan, by=None)
     names = [r[0] for r in db.execute("SELECT full_name FROM residents")]
@@ -364,7 +364,7 @@ def test_xlsx_numeric_cccd_phone_and_date_cells(db, group7):
     ])
     table = importer.read_table(data, "danh sach.xlsx")
     assert table.kind == "xlsx"
-    plan = importer.plan_import(db, WARD_A, table, today=clock.now().date())
+    plan = importer.plan_import(db, WARD_A, table, today=clock.today())
     assert plan.errors == [] and plan.to_add == 3
     [(row, field, message)] = [w for w in plan.warnings if w[1] == "cccd"]
     assert row == 2 and "001058123456" in str(message)
@@ -756,17 +756,17 @@ def test_people_added_after_the_plan_make_apply_plan_again(db, group7):
     """Two officers importing overlapping lists at once must not add anyone twice."""
     data = csv_bytes(FAMILY)
     table = importer.read_table(data, "x.csv")
-    plan = importer.plan_import(db, WARD_A, table, today=clock.now().date())
-    other = importer.plan_import(db, WARD_A, table, today=clock.now().date())
+    plan = importer.plan_import(db, WARD_A, table, today=clock.today())
+    other = importer.plan_import(db, WARD_A, table, today=clock.today())
     importer.apply_import(db, WARD_A, other, by=None)            # the other import wins
     with pytest.raises(importer.RegisterChanged):
         importer.apply_import(db, WARD_A, plan, by=None)
     assert count(db) == 3
-    plan, counts = importer.plan_and_apply(db, WARD_A, table, today=clock.now().date(),
+    plan, counts = importer.plan_and_apply(db, WARD_A, table, today=clock.today(),
                                            by=None, via="test")
     assert counts["residents_added"] == 0 and plan.already == 3 and count(db) == 3
     # Another ward's additions do not disturb this ward's import.
-    plan = importer.plan_import(db, WARD_A, table, today=clock.now().date())
+    plan = importer.plan_import(db, WARD_A, table, today=clock.today())
     make_resident(db, make_household(db, ward_code=WARD_B), full_name="Lê Văn B")
     importer.apply_import(db, WARD_A, plan, by=None)
 
@@ -787,7 +787,7 @@ _HEAD = "Họ và tên,Ngày sinh,Giới tính,Số CCCD,Số điện thoại,Đ
 def test_any_input_is_planned_or_refused_never_crashes(db, group7, data):
     try:
         table = importer.read_table(data, "x.csv")
-        plan = importer.plan_import(db, WARD_A, table, today=clock.now().date())
+        plan = importer.plan_import(db, WARD_A, table, today=clock.today())
     except importer.ImportRefused as exc:
         assert str(exc.message)
         return
@@ -798,8 +798,8 @@ def test_any_input_is_planned_or_refused_never_crashes(db, group7, data):
 def test_mac_line_endings_and_excel_sep_line(db, group7):
     text = csv_bytes(FAMILY, encoding="utf-8").decode().replace("\r\n", "\r")
     assert importer.plan_import(db, WARD_A, importer.read_table(text.encode(), "x.csv"),
-                                today=clock.now().date()).to_add == 3
+                                today=clock.today()).to_add == 3
     text = "sep=;\r\n" + csv_bytes(FAMILY, encoding="utf-8", delimiter=";").decode()
     table = importer.read_table(text.encode(), "x.csv")
     assert table.delimiter == ";" and table.header_row == 1
-    assert importer.plan_import(db, WARD_A, table, today=clock.now().date()).to_add == 3
+    assert importer.plan_import(db, WARD_A, table, today=clock.today()).to_add == 3

@@ -1,10 +1,18 @@
 """The one place WardKit reads the time, so tests can move it (monkeypatch `clock.now`)."""
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
+
+# Viet Nam keeps no daylight saving time: Hanoi is always UTC+7.
+HANOI = timezone(timedelta(hours=7))
 
 
 def now() -> datetime:
     """Return the current time as an aware UTC datetime."""
     return datetime.now(timezone.utc)
+
+
+def today() -> date:
+    """Return today's date in Hanoi (what "today" means to a ward, not to UTC)."""
+    return now().astimezone(HANOI).date()
 
 
 def iso(dt: datetime) -> str:

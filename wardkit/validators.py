@@ -15,6 +15,7 @@ from datetime import date, datetime
 import phonenumbers
 from flask_babel import lazy_gettext as _l
 
+from . import clock
 from .text import clean_line
 
 
@@ -112,7 +113,7 @@ def check_cccd(raw: str | None, *, dob: date | None = None, gender: str | None =
         raise ValueError(f"gender must be 'male', 'female' or None, not {gender!r}")
     if _is_blank(raw):
         return Checked()
-    today = today or date.today()
+    today = today or clock.today()
     digits = normalize_digits(raw)
     if not digits.isascii() or not digits.isdigit():
         return _fail(_l("A CCCD number has only digits. Check for a letter O or I typed "
@@ -300,7 +301,7 @@ def check_dob(raw: str | date | None, *, today: date | None = None) -> Checked:
     Returns the `datetime.date`, or an error: empty, two-digit year, not a real date
     (31/02/1990), in the future, or more than 120 years ago.
     """
-    today = today or date.today()
+    today = today or clock.today()
     if isinstance(raw, date):
         return _check_dob_range(raw.date() if isinstance(raw, datetime) else raw, today)
     if _is_blank(raw):

@@ -13,6 +13,7 @@ from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
 
+from . import clock
 from .text import clean_line, fold
 from .validators import Checked, normalize_digits
 
@@ -646,7 +647,7 @@ def check_licence(printed_class: str | None, issued_on: date | str | None,
     or "female", anything else counts as unknown — are needed to compute it), a holder
     younger than the class's minimum age on the issue date.
     """
-    today = parse_date(today)[0] or date.today()
+    today = parse_date(today)[0] or clock.today()
     if _is_blank(printed_class) or not isinstance(printed_class, str):
         return _fail(_l("Enter the licence class as printed on the card, e.g. B or A1."))
     issued, ok = parse_date(issued_on)

@@ -220,11 +220,11 @@ class DeclarationForm(FlaskForm):
         result = vehicles.check_licence(
             self.licence_class.data, cleaned["issued_on"], cleaned.get("expires_on"),
             dob=dob, gender=resident.get("gender") if resident else None,
-            today=clock.now().date())
+            today=clock.today())
         if result.error:
             issued = date.fromisoformat(cleaned["issued_on"])
             expires = cleaned.get("expires_on")
-            if issued > clock.now().date() or (dob and issued < dob):
+            if issued > clock.today() or (dob and issued < dob):
                 self._error("issued_on", result.error)
             elif expires and date.fromisoformat(expires) < issued:
                 self._error("expires_on", result.error)
@@ -245,7 +245,7 @@ class DeclarationForm(FlaskForm):
         vtype = self.vehicle_type.data if self.vehicle_type.data in vehicles.VEHICLE_TYPES \
             else None
         plate = vehicles.check_plate(self.plate.data or "", vehicle_type=vtype,
-                                     today=clock.now().date())
+                                     today=clock.today())
         if plate.error:
             self._error("plate", plate.error)
         elif plate.value:

@@ -136,7 +136,7 @@ def preview():
     try:
         table = importer.read_table(data, filename)
         plan = importer.plan_import(db, current_user.ward_code, table,
-                                    today=clock.now().date(), default_group_id=group_id or None)
+                                    today=clock.today(), default_group_id=group_id or None)
     except importer.ImportRefused as exc:
         return _upload_page(exc.message, exc.status, group_id)
     token = None
@@ -253,7 +253,7 @@ def run_job(app, token: str, meta: dict) -> None:
             del data
             progress("checking", 0, table.row_count)
             plan, counts = importer.plan_and_apply(
-                db, meta["ward_code"], table, today=clock.now().date(), by=meta["user_id"],
+                db, meta["ward_code"], table, today=clock.today(), by=meta["user_id"],
                 via="web", default_group_id=meta.get("group_id"), progress=progress)
             write_json(status_path, {"state": "done", "result": counts,
                                         "warnings": plan.warning_count})
@@ -313,7 +313,7 @@ def import_residents_command(file, ward, dry_run, group_name):
                                            f"{ward_code}")
             group_id = group["id"]
         table = importer.read_table(data, file)
-        plan = importer.plan_import(db, ward_code, table, today=clock.now().date(),
+        plan = importer.plan_import(db, ward_code, table, today=clock.today(),
                                     default_group_id=group_id)
     except importer.ImportRefused as exc:
         raise click.ClickException(str(exc.message)) from None
@@ -343,7 +343,7 @@ def import_residents_command(file, ward, dry_run, group_name):
         click.echo("The register changed while the file was checked: checking again.")
         try:
             plan, counts = importer.plan_and_apply(db, ward_code, table,
-                                                   today=clock.now().date(), by=None,
+                                                   today=clock.today(), by=None,
                                                    via="cli", default_group_id=group_id)
         except importer.RegisterChanged:
             raise click.ClickException("the register kept changing; nothing was imported. "

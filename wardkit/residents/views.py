@@ -57,7 +57,7 @@ def age(iso: str | None) -> int | None:
     if not iso:
         return None
     born = date.fromisoformat(iso[:10])
-    today = clock.now().date()
+    today = clock.today()
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 # People's data: never for the kiosk or the aggregates-only viewer (SECURITY.md §3).

@@ -109,7 +109,7 @@ def _render_to_temp(layout: str, household_ids: list[str], *, settings: dict,
 def _sheet_households(household_ids: list[str], settings: dict) -> list[dict]:
     return documents.with_codes(
         queries.sheet_households(get_db(), current_user.ward_code, household_ids,
-                                 today=clock.now().date()),
+                                 today=clock.today()),
         _base_url(settings))
 
 
