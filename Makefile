@@ -5,15 +5,19 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask
 
-.PHONY: run test venv dev-deps browser pdf-libs init-db translations bench clean
+.PHONY: run test venv dev-deps browser pdf-libs faketime init-db translations bench clean
 
 run: $(VENV)/.runtime pdf-libs
 	$(FLASK) init-db
 	$(FLASK) seed-demo
 	$(FLASK) serve
 
-test: $(VENV)/.dev browser pdf-libs
+# The suite runs twice: on today's date, then with the system date a year ahead (Debian's
+# faketime), which proves that no test depends on the real date.
+test: $(VENV)/.dev browser pdf-libs faketime
 	$(BIN)/python -m pytest
+	@echo "--- the whole suite again, with the system date moved a year ahead (faketime +365d)"
+	faketime -f '+365d' $(BIN)/python -m pytest -q -p no:cacheprovider
 
 venv: $(VENV)/.runtime
 
@@ -52,6 +56,16 @@ pdf-libs:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	  else \
 	    echo "missing for the printed sheets: sudo apt-get install $$missing"; \
+	  fi; \
+	fi
+
+# Debian's faketime moves the system date for the second run of the suite.
+faketime:
+	@if ! command -v faketime >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = "0" ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime; \
+	  else \
+	    echo "faketime is missing: sudo apt-get install faketime"; exit 1; \
 	  fi; \
 	fi
 
