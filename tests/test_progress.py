@@ -154,6 +154,24 @@ def test_progress_sorts_on_allowed_columns(client, db, auth, ward):
     assert order(client.get("/progress?sort=visited_today;drop").text) == [g3, g1, g2]
 
 
+def test_every_sort_answers_in_both_directions_page_and_csv(client, db, auth, ward):
+    """Each column header a leader can tap sorts (a 500 once came from `follow_ups`)."""
+    make_user(db, username="lanh.dao", role="leader")
+    auth.login("lanh.dao")
+    for sort in progress_mod.SORTS:
+        for direction in ("asc", "desc"):
+            page = client.get(f"/progress?sort={sort}&dir={direction}")
+            assert page.status_code == 200, (sort, direction)
+            assert client.get(f"/progress.csv?sort={sort}&dir={direction}").status_code == 200
+    g1 = ward["g1"]["id"]
+    # Tổ 1 is the only group with a follow-up due (a3, come back at 17:00).
+    assert order(client.get("/progress?sort=follow_ups&dir=desc").text)[0] == g1
+    assert order(client.get("/progress?sort=follow_ups").text)[-1] == g1
+    rows = list(csv.reader(io.StringIO(
+        client.get("/progress.csv?sort=follow_ups&dir=desc").data.decode("utf-8-sig"))))
+    assert rows[1][0] == "Tổ 1"
+
+
 def test_progress_csv_is_neutralised(client, db, auth, ward):
     make_user(db, username="lanh.dao", role="leader")
     auth.login("lanh.dao")

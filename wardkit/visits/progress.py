@@ -27,6 +27,10 @@ from .queries import adult_cutoff, day_bounds, local_today
 
 SORTS = ("name", "adults", "activated", "percent", "visited", "follow_ups",
          "declarations")
+# The row field each plain-number sort reads (the URL says `follow_ups`, the row
+# `follow_ups_due`); `name`, `visited` and `percent` have their own keys below.
+SORT_FIELDS = {"adults": "adults", "activated": "activated", "follow_ups": "follow_ups_due",
+               "declarations": "declarations"}
 
 
 def progress(db, ward_code: str, *, report_date: date | None = None,
@@ -229,8 +233,10 @@ def sort_rows(rows: list[dict], sort: str, descending: bool) -> list[dict]:
         def key(r):
             return -1 if r["percent"] is None else r["percent"]
     else:
+        field = SORT_FIELDS[sort]
+
         def key(r):
-            return r[sort]
+            return r[field]
     # Ties keep the natural name order, whichever the direction.
     ordered = sorted(rows, key=lambda r: natural_key(r["name"]))
     return sorted(ordered, key=key, reverse=descending)
