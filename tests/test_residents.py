@@ -225,13 +225,44 @@ def test_new_household_other_ward_group_refused(client, db, auth, officer, home)
     assert r.status_code == 422 and 'id="group_id-error"' in r.text
 
 
-def test_reissue_reference(client, db, auth, officer, home):
+def test_reissue_reference_asks_first(client, db, auth, officer, home):
     hid = home["household"]["id"]
     old = home["household"]["reference"]
-    assert auth.post(f"/households/{hid}/reference").status_code == 303
+    page = client.get(f"/households/{hid}").text
+    # The household page's button only opens the warning; the posting button is inside it.
+    assert "<summary" in page and 'name="confirm" value="1"' in page
+    assert "Mọi tờ hướng dẫn đã in cho hộ này sẽ không dùng được nữa" in page
+    for data in ({}, {"confirm": "0"}, {"confirm": "yes"}):
+        r = auth.post(f"/households/{hid}/reference", data)
+        assert r.status_code == 200
+        assert "Mọi tờ hướng dẫn đã in cho hộ này sẽ không dùng được nữa" in r.text
+        assert 'name="confirm" value="1"' in r.text
+    assert queries.get_household(db, WARD_A, hid)["reference"] == old
+    assert audit.entries(db, action="reference_reissued") == []
+
+
+def test_reissue_reference_confirmed(client, db, auth, officer, home):
+    hid = home["household"]["id"]
+    old = home["household"]["reference"]
+    r = auth.post(f"/households/{hid}/reference", {"confirm": "1"})
+    assert r.status_code == 303 and r.headers["Location"] == f"/households/{hid}"
     new = queries.get_household(db, WARD_A, hid)["reference"]
     assert new != old and len(new) >= 22
     assert queries.get_household_by_reference(db, WARD_A, old) is None
+    entry = audit.entries(db, action="reference_reissued")[0]
+    assert entry["user_id"] == officer["id"] and entry["entity_id"] == hid
+    assert old not in (entry["detail"] or "") and new not in (entry["detail"] or "")
+    history = client.get(f"/households/{hid}/history").text
+    assert "Đã cấp mã QR mới" in history and officer["display_name"] in history
+    r = client.get(f"/r/{old}")
+    assert r.status_code == 404 and "không còn hiệu lực" in r.text
+
+
+def test_reissue_reference_other_ward_is_404(client, db, auth, officer):
+    other = make_household(db, ward_code=WARD_B)
+    r = auth.post(f"/households/{other['id']}/reference", {"confirm": "1"})
+    assert r.status_code == 404
+    assert queries.get_household(db, WARD_B, other["id"])["reference"] == other["reference"]
 
 
 # --- search --------------------------------------------------------------------------

@@ -448,7 +448,7 @@ def test_scan_of_another_ward_or_unknown_is_404(db, officer, client, family):
 
 def test_reissued_reference_stops_the_old_sheet(db, officer, client, auth, family):
     old = family["first"]["reference"]
-    resp = auth.post(f"/households/{family['first']['id']}/reference")
+    resp = auth.post(f"/households/{family['first']['id']}/reference", {"confirm": "1"})
     assert resp.status_code == 303
     assert client.get(f"/r/{old}").status_code == 404
     new = db.execute("SELECT reference FROM households WHERE id = ?",

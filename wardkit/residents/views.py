@@ -201,8 +201,13 @@ def history(household_id):
 @bp.route("/households/<household_id>/reference", methods=["POST"])
 @roles("admin", "leader", "officer")
 def reissue_reference(household_id):
-    """Issue a new QR token for the household; sheets printed before stop working."""
+    """Issue a new QR token for the household; sheets printed before stop working.
+
+    One tap must not revoke every printed sheet: without `confirm=1` (the button inside
+    the warning) nothing changes and the answer is the warning page with that button."""
     household = _household_or_404(household_id)
+    if request.form.get("confirm") != "1":
+        return render_template("residents/reissue_confirm.html", household=household)
     db = get_db()
     with write(db):
         queries.reissue_reference(db, current_user.ward_code, household["id"],

@@ -18,6 +18,7 @@ from werkzeug.exceptions import TooManyRequests
 
 from .. import audit, clock
 from ..db import get_db, write
+from ..errors import error_response
 from ..groups import queries as group_queries
 from ..htmx import page_or_fragment
 from ..residents import queries as resident_queries
@@ -279,7 +280,12 @@ def scan(reference):
             audit.record(db, "household_scanned", entity="households",
                          entity_id=household["id"])
     if household is None:
-        abort(404)
+        # Revoked tokens are not kept, so a replaced sheet and a stranger's look alike;
+        # the officer holding an old sheet needs to hear the likely reason.
+        return error_response(404, _(
+            "This QR code is no longer valid: a new code may have been issued for the "
+            "household (sheets printed before stop working), or it belongs to another "
+            "ward."))
     return redirect(url_for("residents.household", household_id=household["id"]), code=303)
 
 
