@@ -3,17 +3,16 @@ import os
 import pathlib
 import secrets
 
-from flask import Flask, render_template, request, session
+from flask import Flask, session
 from flask_babel import Babel
-from flask_babel import gettext as _
 from flask_login import LoginManager
-from flask_wtf.csrf import CSRFError, CSRFProtect
+from flask_wtf.csrf import CSRFProtect
 from htmx_flask import Htmx
-from werkzeug.exceptions import HTTPException
 
+from . import assets
 from . import config as default_config
 from . import db as dbmod
-from . import security
+from . import errors, security
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 HTMX_FILE = "htmx-2.0.11.min.js"
@@ -85,6 +84,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config["SESSION_COOKIE_NAME"] = "wardkit"
 
     dbmod.init_app(app)
+    assets.init_app(app)  # first: its compression hook must run after the others
     Htmx(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale,
@@ -92,7 +92,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     _init_login(app)
     security.init_app(app)
     _init_templates(app)
-    _init_errors(app)
+    errors.init_app(app)
 
     from .auth import views as auth_views
     from .declarations import views as declaration_views
@@ -150,35 +150,3 @@ def _init_templates(app: Flask) -> None:
     def inject_locale():
         from flask_babel import get_locale
         return {"current_locale": str(get_locale() or "vi")}
-
-
-ERROR_CODES = {400, 403, 404, 405, 409, 413, 422, 429, 500}  # titles live in errors/error.html
-
-
-def _init_errors(app: Flask) -> None:
-    def render_error(code: int, detail: str | None = None):
-        return app.make_response((render_template("errors/error.html", code=code,
-                                                  detail=detail), code))
-
-    @app.errorhandler(CSRFError)
-    def csrf_error(exc):
-        return render_error(400, _("The form has expired. Go back, reload the page and try again."))
-
-    @app.errorhandler(HTTPException)
-    def http_error(exc):
-        code = exc.code if exc.code in ERROR_CODES else 500
-        if exc.code and exc.code < 400:  # redirects raised as exceptions
-            return exc
-        resp = render_error(code)
-        if code == 429 and exc.response is None and getattr(exc, "retry_after", None):
-            resp.headers["Retry-After"] = str(exc.retry_after)
-        if code == 405 and exc.valid_methods:
-            resp.headers["Allow"] = ", ".join(exc.valid_methods)
-        return resp
-
-    @app.errorhandler(Exception)
-    def server_error(exc):
-        if isinstance(exc, HTTPException):
-            return http_error(exc)
-        app.logger.exception("unhandled error on %s %s", request.method, request.path)
-        return render_error(500)

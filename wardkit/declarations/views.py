@@ -119,9 +119,13 @@ def record(declaration_id):
     if not ok:
         # Keep what was typed, even with mistakes in it.
         fields, _bad = draft_fields(request.form, row["kind"])
-        with write(db):
-            row = queries.save_draft(db, current_user.ward_code, declaration_id, fields,
-                                     by=current_user.id)
+        try:
+            with write(db):
+                row = queries.save_draft(db, current_user.ward_code, declaration_id, fields,
+                                         by=current_user.id)
+        except DeclarationError:
+            # Another tablet recorded or discarded the draft meanwhile: as below.
+            abort(409)
         return page_or_fragment("declarations/form.html", "declarations/_form.html", TARGET,
                                 status=422, **_context(row, form))
     recorded = request.form.get("confirm") == "1"

@@ -9,6 +9,7 @@ from htmx_flask import make_response as htmx_response
 
 from .. import audit, clock
 from ..db import get_db, write
+from ..errors import error_response
 from ..groups import queries as group_queries
 from ..htmx import page_or_fragment, wants_fragment
 from ..security import roles
@@ -326,7 +327,9 @@ def restore_resident(resident_id):
     if resident["deleted_at"] is not None:
         if resident["cccd"] and queries.find_by_cccd(db, current_user.ward_code,
                                                      resident["cccd"]):
-            abort(409)
+            return error_response(409, _("Another person in the ward now holds the same "
+                                         "CCCD. Open that record and check which one is "
+                                         "right."))
         with write(db):
             queries.restore_resident(db, current_user.ward_code, resident_id,
                                      by=current_user.id)
