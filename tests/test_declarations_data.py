@@ -328,12 +328,36 @@ def test_duplicate_plate_across_residents_flags_both(db, ward):
     assert q.list_flags(db, WARD_A, a["id"]) == []
 
 
-def test_same_resident_twice_is_not_a_conflict(db, ward):
-    draft(db, ward, fields=VEHICLE)
+def test_same_resident_twice_is_a_conflict_too(db, ward):
+    first = draft(db, ward, fields=VEHICLE)
     again = draft(db, ward, fields=VEHICLE)
     with write(db):
-        assert q.refresh_flags(db, WARD_A, again["id"]) == []
-    assert q.get_declaration(db, WARD_A, again["id"])["is_flagged"] == 0
+        flags = q.refresh_flags(db, WARD_A, again["id"])
+    assert sorted((f["other_declaration_id"], f["reason"], f["same_person"]) for f in flags) \
+        == [(first["id"], "same_plate", 1), (first["id"], "same_vehicle", 1)]
+    assert flags[0]["other_resident_name"] == ward["mai"]["full_name"]
+    assert q.get_declaration(db, WARD_A, first["id"])["is_flagged"] == 1
+    assert q.get_declaration(db, WARD_A, again["id"])["is_flagged"] == 1
+    # Discarding the second one (a draft opened twice) clears the flag on the first.
+    with write(db):
+        q.discard_draft(db, WARD_A, again["id"], by=ward["officer"]["id"])
+        assert q.refresh_flags(db, WARD_A, first["id"]) == []
+    assert q.get_declaration(db, WARD_A, first["id"])["is_flagged"] == 0
+
+
+def test_list_for_resident_gives_their_declarations_with_flags(db, ward):
+    first = draft(db, ward, kind="licence", fields=LICENCE)
+    again = draft(db, ward, kind="licence", fields=LICENCE)
+    hung = draft(db, ward, resident="hung", fields=VEHICLE)
+    with write(db):
+        q.refresh_flags(db, WARD_A, again["id"])
+    rows = q.list_for_resident(db, WARD_A, ward["mai"]["id"])
+    assert [r["id"] for r in rows] == [first["id"], again["id"]]
+    assert [f["other_declaration_id"] for f in rows[0]["flags"]] == [again["id"]]
+    assert [f["other_declaration_id"] for f in rows[1]["flags"]] == [first["id"]]
+    assert [r["id"] for r in q.list_for_resident(db, WARD_A, ward["hung"]["id"])] == \
+        [hung["id"]]
+    assert q.list_for_resident(db, WARD_B, ward["mai"]["id"]) == []
 
 
 def test_same_chassis_and_engine_flags(db, ward):

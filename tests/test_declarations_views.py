@@ -6,6 +6,7 @@ import pytest
 
 from wardkit.db import write
 from wardkit.declarations import queries as q
+from tests.conftest import Auth
 from tests.factories import WARD_A, WARD_B, make_household, make_resident, make_user
 
 MOTORBIKE = {"vehicle_type": "motorcycle", "plate": "29-HA 002.33", "plate_colour": "white",
@@ -28,7 +29,8 @@ def home(db):
 
 
 def start(client, resident, kind="vehicle") -> str:
-    resp = client.get(f"/residents/{resident['id']}/declarations/new?kind={kind}")
+    """Tap "Add licence" / "Add vehicle" (a POST); return the new draft's id."""
+    resp = Auth(client).post(f"/residents/{resident['id']}/declarations/new?kind={kind}")
     assert resp.status_code == 303
     return resp.headers["Location"].rsplit("/", 1)[-1]
 
@@ -44,8 +46,8 @@ def record(auth, declaration_id, data):
     return first, second
 
 
-def test_new_creates_a_draft_and_redirects(client, db, officer, home):
-    resp = client.get(f"/residents/{home['mai']['id']}/declarations/new?kind=vehicle")
+def test_new_creates_a_draft_and_redirects(client, db, officer, auth, home):
+    resp = auth.post(f"/residents/{home['mai']['id']}/declarations/new?kind=vehicle")
     assert resp.status_code == 303
     assert resp.headers["Location"].startswith("/declarations/")
     declaration_id = resp.headers["Location"].rsplit("/", 1)[-1]
@@ -60,17 +62,39 @@ def test_new_creates_a_draft_and_redirects(client, db, officer, home):
 
 
 def test_new_by_post_and_licence_form(client, db, officer, auth, home):
-    resp = auth.post(f"/residents/{home['mai']['id']}/declarations/new?kind=licence")
+    # The kind may come in the form body as well as in the action's query string.
+    resp = auth.post(f"/residents/{home['mai']['id']}/declarations/new", {"kind": "licence"})
     assert resp.status_code == 303
     page = client.get(resp.headers["Location"])
     assert 'name="licence_no"' in page.text and 'inputmode="numeric"' in page.text
     assert 'name="is_paper_licence"' in page.text
 
 
-def test_resident_row_offers_licence_and_vehicle(client, officer, home):
-    page = client.get(f"/households/{home['household']['id']}")
-    assert f"/residents/{home['mai']['id']}/declarations/new?kind=licence" in page.text
-    assert f"/residents/{home['mai']['id']}/declarations/new?kind=vehicle" in page.text
+def test_new_by_get_is_refused_and_writes_nothing(client, db, officer, home):
+    """A crawler following the old links once left a thousand empty drafts behind."""
+    for kind in ("licence", "vehicle"):
+        resp = client.get(f"/residents/{home['mai']['id']}/declarations/new?kind={kind}")
+        assert resp.status_code == 405
+    assert q.list_declarations(db, WARD_A) == []
+    assert db.execute("SELECT count(*) FROM declarations").fetchone()[0] == 0
+
+
+def test_new_without_the_csrf_token_is_refused(client, db, officer, home):
+    resp = client.post(f"/residents/{home['mai']['id']}/declarations/new?kind=licence")
+    assert resp.status_code in (400, 403)
+    assert q.list_declarations(db, WARD_A) == []
+
+
+def test_resident_row_offers_licence_and_vehicle_as_forms(client, officer, home):
+    page = client.get(f"/households/{home['household']['id']}").text
+    for kind in ("licence", "vehicle"):
+        action = f"/residents/{home['mai']['id']}/declarations/new?kind={kind}"
+        assert f'<form method="post" action="{action}"' in page
+        assert f'href="{action}"' not in page
+    card = page[page.index(f'id="resident-{home["mai"]["id"]}"'):]
+    card = card[:card.index("</article>")]
+    assert card.count('name="csrf_token"') >= 3  # add licence, add vehicle, remove
+    assert "Thêm GPLX" in card and "Thêm phương tiện" in card
 
 
 def test_autosave_keeps_a_half_filled_form(client, db, officer, auth, home):
@@ -216,8 +240,6 @@ def test_other_wards_declaration_is_not_found_on_every_route(client, db, officer
     with write(db):
         other = q.create_draft(db, ward_code=WARD_B, resident_id=resident_b["id"],
                                kind="vehicle", channel="home_visit", by="someone")
-    assert client.get(f"/residents/{resident_b['id']}/declarations/new?kind=vehicle"
-                      ).status_code == 404
     assert auth.post(f"/residents/{resident_b['id']}/declarations/new?kind=vehicle"
                      ).status_code == 404
     assert client.get(f"/declarations/{other['id']}").status_code == 404
@@ -236,8 +258,8 @@ def test_kiosk_and_viewer_are_refused(client, db, auth, home, role):
                                kind="vehicle", channel="home_visit", by="someone")
     make_user(db, username="u", role=role)
     auth.login("u")
-    assert client.get(f"/residents/{home['mai']['id']}/declarations/new?kind=vehicle"
-                      ).status_code == 403
+    assert auth.post(f"/residents/{home['mai']['id']}/declarations/new?kind=vehicle"
+                     ).status_code == 403
     assert client.get(f"/declarations/{draft['id']}").status_code == 403
     assert auth.post(f"/declarations/{draft['id']}/draft", MOTORBIKE).status_code == 403
     assert auth.post(f"/declarations/{draft['id']}/record",
@@ -245,9 +267,9 @@ def test_kiosk_and_viewer_are_refused(client, db, auth, home, role):
     assert q.get_declaration(db, WARD_A, draft["id"])["plate"] is None
 
 
-def test_unknown_kind_is_refused(client, db, officer, home):
-    assert client.get(f"/residents/{home['mai']['id']}/declarations/new?kind=boat"
-                      ).status_code == 400
+def test_unknown_kind_is_refused(client, db, officer, auth, home):
+    assert auth.post(f"/residents/{home['mai']['id']}/declarations/new?kind=boat"
+                     ).status_code == 400
     assert not q.list_declarations(db, WARD_A)
 
 
@@ -386,3 +408,96 @@ def test_read_back_of_unchanged_fields_writes_nothing(client, db, officer, auth,
     # A field changed since the last autosave is saved by the read-back.
     resp = auth.post(f"/declarations/{declaration_id}/record", {**MOTORBIKE, "brand": "Yamaha"})
     assert resp.status_code == 200 and row(db, declaration_id)["brand"] == "Yamaha"
+
+
+# --- after recording: the person's card, the next step, duplicates ---------------------
+
+def _card(client, home, who="mai") -> str:
+    """Return the HTML of the resident's card on the household page."""
+    page = client.get(f"/households/{home['household']['id']}").text
+    card = page[page.index(f'id="resident-{home[who]["id"]}"'):]
+    return card[:card.index("</article>")]
+
+
+def test_card_shows_each_declaration_with_its_status_and_next_step(client, db, officer,
+                                                                    auth, home):
+    declaration_id = start(client, home["mai"])
+    card = _card(client, home)
+    assert f'id="person-declaration-{declaration_id}" data-status="draft"' in card
+    assert "Bản nháp" in card and "Tiếp tục khai báo" in card
+    assert "Ghi nhận đã gửi trên iHanoi" not in card
+
+    record(auth, declaration_id, MOTORBIKE)
+    card = _card(client, home)
+    assert f'id="person-declaration-{declaration_id}" data-status="recorded"' in card
+    assert "Đã ghi nhận" in card and "29-HA 002.33" in card
+    # The next step: mark it submitted, on the read-back page's iHanoi section.
+    assert "Ghi nhận đã gửi trên iHanoi" in card
+    assert f'href="/declarations/{declaration_id}#ihanoi-submission"' in card
+    readback = client.get(f"/declarations/{declaration_id}").text
+    assert 'id="ihanoi-submission"' in readback
+    assert f'action="/declarations/{declaration_id}/submitted"' in readback
+    # Hùng's card lists nothing of Mai's.
+    assert f"person-declaration-{declaration_id}" not in _card(client, home, "hung")
+
+    auth.post(f"/declarations/{declaration_id}/submitted", {"on_ihanoi": "1"})
+    card = _card(client, home)
+    assert 'data-status="submitted"' in card and "Đã gửi trên iHanoi" in card
+    assert "Ghi nhận đã gửi trên iHanoi" not in card
+    assert "#ihanoi-submission" not in card
+
+
+def test_submitted_without_ihanoi_says_so_on_the_card(client, db, officer, auth, home):
+    declaration_id = start(client, home["mai"])
+    record(auth, declaration_id, MOTORBIKE)
+    auth.post(f"/declarations/{declaration_id}/submitted",
+              {"not_submitted_reason": "Không có điện thoại thông minh"})
+    card = _card(client, home)
+    assert "Chưa gửi trên iHanoi" in card and "Ghi nhận đã gửi trên iHanoi" not in card
+
+
+def test_same_licence_twice_for_one_person_is_flagged_with_a_link(client, db, officer, auth,
+                                                                  home):
+    first = start(client, home["mai"], "licence")
+    record(auth, first, LICENCE)
+    assert row(db, first)["is_flagged"] == 0
+    second = start(client, home["mai"], "licence")
+    record(auth, second, LICENCE)
+    assert row(db, second)["status"] == "recorded"
+    assert row(db, first)["is_flagged"] == 1 and row(db, second)["is_flagged"] == 1
+    assert [(f["reason"], f["same_person"]) for f in q.list_flags(db, WARD_A, second)] == [
+        ("same_licence", 1)]
+    card = _card(client, home)
+    message = "Số GPLX này đã được khai báo hai lần cho cùng một người."
+    assert card.count(message) == 2  # on both declarations
+    second_item = card[card.index(f'id="person-declaration-{second}"'):]
+    assert f'href="/declarations/{first}">Mở khai báo kia</a>' in second_item
+    # The read-back page of either says so too, with the link to the other.
+    readback = client.get(f"/declarations/{first}").text
+    assert message in readback and f'href="/declarations/{second}"' in readback
+    # The leader's list shows both as conflicts.
+    assert len(q.list_declarations(db, WARD_A, flagged=True)) == 2
+
+
+def test_same_plate_twice_for_one_person_is_flagged(client, db, officer, auth, home):
+    first = start(client, home["mai"])
+    record(auth, first, MOTORBIKE)
+    second = start(client, home["mai"])
+    record(auth, second, {**MOTORBIKE, "plate": "29HA00233",
+                          "chassis_no": "RLHJC1234KY000009", "engine_no": "JC12E0000009"})
+    assert [f["reason"] for f in q.list_flags(db, WARD_A, second)] == ["same_plate"]
+    card = _card(client, home)
+    assert "Biển số này đã được khai báo hai lần cho cùng một người." in card
+
+
+def test_same_plate_on_another_person_names_them_on_the_card(client, db, officer, auth,
+                                                             home):
+    first = start(client, home["mai"])
+    record(auth, first, MOTORBIKE)
+    second = start(client, home["hung"])
+    record(auth, second, {**MOTORBIKE, "chassis_no": "RLHJC1234KY000002",
+                          "engine_no": "JC12E7654321"})
+    hung = _card(client, home, "hung")
+    assert "Biển số này cũng được khai báo cho Phạm Thị Mai." in hung
+    assert f'href="/declarations/{first}">Mở khai báo kia</a>' in hung
+    assert "Biển số này cũng được khai báo cho Nguyễn Văn Hùng." in _card(client, home)

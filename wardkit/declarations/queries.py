@@ -13,7 +13,7 @@ from .workflow import (CHANNELS, EDITABLE, KINDS, NEEDS_COMPLETE, DeclarationErr
 __all__ = [
     "DeclarationError", "NotEditable", "TransitionRefused", "EDITABLE_FIELDS",
     "create_draft", "save_draft", "get_declaration", "list_declarations", "counts_by_status",
-    "transition", "refresh_flags", "list_flags", "verify_many",
+    "transition", "refresh_flags", "list_flags", "list_for_resident", "verify_many",
 ]
 
 PAGE_SIZE = 50
@@ -240,9 +240,10 @@ _CONFLICTS = (
 def refresh_flags(db, ward_code: str, declaration_id: str) -> list[dict]:
     """Recompute the conflicts of one declaration and return its open flags.
 
-    A conflict is another live declaration of the same kind, of ANOTHER resident of the
-    ward, with the same compact plate, the same chassis and engine numbers (both filled),
-    or the same licence number. Missing flags are added in both directions and both
+    A conflict is another live declaration of the same kind in the ward, of another
+    resident or of the same one (the same licence or vehicle declared twice for one
+    person is a duplicate to clear up too), with the same compact plate, the same chassis
+    and engine numbers (both filled), or the same licence number. Missing flags are added in both directions and both
     declarations get is_flagged = 1; open flags of this declaration whose conflict is gone
     (the plate was corrected) are resolved, and is_flagged recomputed on both sides.
     Returns [] for an unknown or other ward's id.
@@ -258,7 +259,7 @@ def refresh_flags(db, ward_code: str, declaration_id: str) -> list[dict]:
         for (other_id,) in db.execute(
                 f"""SELECT o.id FROM declarations d JOIN declarations o
                       ON o.ward_code = d.ward_code AND o.kind = d.kind AND o.id != d.id
-                     AND o.resident_id != d.resident_id AND o.deleted_at IS NULL
+                     AND o.deleted_at IS NULL
                      AND {condition}
                     WHERE d.id = :id AND d.ward_code = :ward""",
                 {"id": declaration_id, "ward": ward_code}).fetchall():
@@ -297,17 +298,48 @@ def refresh_flags(db, ward_code: str, declaration_id: str) -> list[dict]:
     return list_flags(db, ward_code, declaration_id)
 
 
+_FLAGS_SELECT = """
+    SELECT f.*, o.resident_id AS other_resident_id, r.full_name AS other_resident_name,
+           (o.resident_id = d.resident_id) AS same_person
+    FROM declaration_flags f
+    JOIN declarations d ON d.id = f.declaration_id
+    JOIN declarations o ON o.id = f.other_declaration_id
+    JOIN residents r ON r.id = o.resident_id
+"""
+
+
 def list_flags(db, ward_code: str, declaration_id: str) -> list[dict]:
     """Return the open flags of the ward's declaration, oldest first, with the other
-    declaration's `other_resident_id`."""
+    declaration's `other_resident_id` and `other_resident_name`, and `same_person` (1 when
+    both declarations are the same resident's)."""
     return list(db.query(
-        """
-        SELECT f.*, o.resident_id AS other_resident_id
-        FROM declaration_flags f JOIN declarations o ON o.id = f.other_declaration_id
+        _FLAGS_SELECT + """
         WHERE f.declaration_id = :id AND f.ward_code = :ward AND f.resolved_at IS NULL
         ORDER BY f.created_at, f.reason, f.other_declaration_id
         """,
         {"id": declaration_id, "ward": ward_code}))
+
+
+def list_for_resident(db, ward_code: str, resident_id: str) -> list[dict]:
+    """Return the resident's live declarations in the ward, oldest first, each with its
+    open `flags` (as `list_flags`); [] for another ward's or an unknown resident."""
+    rows = list(db.query(
+        """SELECT * FROM declarations
+           WHERE resident_id = :resident AND ward_code = :ward AND deleted_at IS NULL
+           ORDER BY created_at, rowid""",
+        {"resident": resident_id, "ward": ward_code}))
+    flags: dict[str, list] = {}
+    if any(r["is_flagged"] for r in rows):
+        for flag in db.query(
+                _FLAGS_SELECT + """
+                WHERE d.resident_id = :resident AND f.ward_code = :ward
+                  AND f.resolved_at IS NULL
+                ORDER BY f.created_at, f.reason, f.other_declaration_id""",
+                {"resident": resident_id, "ward": ward_code}):
+            flags.setdefault(flag["declaration_id"], []).append(flag)
+    for r in rows:
+        r["flags"] = flags.get(r["id"], [])
+    return rows
 
 
 def verify_many(db, ward_code: str, ids, *, role: str, user_id: str) -> int:

@@ -23,6 +23,20 @@ FIELD_ROLES = ("admin", "leader", "officer")
 TARGET = "declaration"
 
 
+@bp.app_context_processor
+def person_declarations() -> dict:
+    """Give templates `resident_declarations(resident_id)` for declarations/_person.html,
+    which the household card and the visit page both include (so a resident's row
+    rendered alone, after an edit, lists them too)."""
+    return {"resident_declarations": _resident_declarations}
+
+
+def _resident_declarations(resident_id: str) -> list[dict]:
+    """Return the resident's live declarations in the signed-in user's ward, each with
+    its open `flags`."""
+    return queries.list_for_resident(get_db(), current_user.ward_code, resident_id)
+
+
 def _declaration_or_404(declaration_id: str) -> dict:
     row = queries.get_declaration(get_db(), current_user.ward_code, declaration_id)
     if row is None:
@@ -43,8 +57,12 @@ def _context(row: dict, form: DeclarationForm, **extra) -> dict:
 
 @roles(*FIELD_ROLES)
 def new(resident_id):
-    """Start a draft at once (so nothing typed is ever lost) and open its form."""
-    kind = request.args.get("kind", "")
+    """Start a draft at once (so nothing typed is ever lost); answer a 303 to its form.
+
+    POST only: a GET must never write (a crawler following "Add licence" links once left
+    over a thousand empty drafts). `kind` comes from the form or the action's query string.
+    """
+    kind = request.values.get("kind", "")
     if kind not in KINDS:
         abort(400)
     db = get_db()
@@ -62,7 +80,7 @@ def new(resident_id):
 def _register_new(state):
     # Under the resident, outside the blueprint's /declarations prefix (DESIGN.md routes).
     state.app.add_url_rule("/residents/<resident_id>/declarations/new", "declarations.new",
-                           new, methods=["GET", "POST"])
+                           new, methods=["POST"])
 
 
 @bp.route("/<declaration_id>")
@@ -72,8 +90,10 @@ def edit(declaration_id):
     row = _declaration_or_404(declaration_id)
     form = DeclarationForm.from_row(row)
     if row["status"] not in EDITABLE:
+        flags = queries.list_flags(get_db(), current_user.ward_code, declaration_id)
         return page_or_fragment("declarations/form.html", "declarations/_readback.html",
-                                TARGET, **_context(row, form, rows=readback_rows(row, row)))
+                                TARGET, **_context(row, form, rows=readback_rows(row, row),
+                                                   flags=flags))
     return page_or_fragment("declarations/form.html", "declarations/_form.html", TARGET,
                             **_context(row, form))
 
