@@ -176,7 +176,9 @@ def test_visit_with_status_changes_is_saved_and_shown(client, db, auth, officer,
     page = client.get(f"/households/{household['id']}/visits").text
     assert f'name="ihanoi-{mai["id"]}"' in page and f'name="zalo-{hung["id"]}"' in page
     assert f'name="ihanoi-{child["id"]}"' not in page  # 14 years old: not an adult
-    assert f'/residents/{mai["id"]}/declarations/new?kind=licence' in page
+    # Adding a licence is a form (POST), outside the visit form (forms do not nest).
+    assert f'<form method="post" action="/residents/{mai["id"]}/declarations/new?kind=licence"' in page
+    assert page.index('id="visit-declarations"') > page.index("</form>")
     assert f'/households/{household["id"]}/sheet.pdf' in page
 
     r = auth.post(f"/households/{household['id']}/visits", {
@@ -212,6 +214,32 @@ def test_visit_with_status_changes_is_saved_and_shown(client, db, auth, officer,
     house = client.get(f"/households/{household['id']}").text
     assert 'id="household-timeline"' in house and 'data-outcome="done"' in house
     assert f'href="/households/{household["id"]}/visits"' in house
+
+
+def test_saving_a_visit_updates_the_header_and_keeps_the_add_buttons(client, db, auth,
+                                                                     officer, now):
+    household = make_household(db)
+    mai = make_resident(db, household, full_name="Phạm Thị Mai", dob=date(1950, 1, 1))
+    page = client.get(f"/households/{household['id']}/visits").text
+    assert "Chưa đến lần nào" in page
+    r = auth.post(f"/households/{household['id']}/visits", {"outcome": "done"}, headers=HX)
+    assert r.status_code == 200
+    # One partial per swap target: the form's, then the header and the licence/vehicle
+    # section out of band.
+    assert r.text.count('id="visit-form"') == 1
+    state = r.text[r.text.index('id="visit-state"'):]
+    state = state[:state.index("</p>")]
+    assert 'hx-swap-oob="true"' in state
+    assert "Chưa đến lần nào" not in r.text and "Đã đến 1 lần" in state
+    section = r.text[r.text.index('<section id="visit-declarations"'):]
+    assert section.startswith('<section id="visit-declarations" class="card visit-declarations"'
+                              ' hx-swap-oob="true">')
+    add = f'<form method="post" action="/residents/{mai["id"]}/declarations/new?kind=vehicle"'
+    assert add in section and 'name="csrf_token"' in section
+    # The buttons still work: the draft opens.
+    started = auth.post(f"/residents/{mai['id']}/declarations/new?kind=vehicle")
+    assert started.status_code == 303 and started.headers["Location"].startswith(
+        "/declarations/")
 
 
 def test_visit_without_htmx_redirects_back(client, db, auth, officer, now):

@@ -168,8 +168,13 @@ def visit(household_id):
         abort(404)  # the household or a resident went away meanwhile
     if wants_fragment("visit-form"):
         context = _visit_context(household)
-        html = render_template("visits/_saved.html", visit=recorded,
-                               changes=len(form.onboarding), **context)
+        # The form's swap, plus the header and the licence/vehicle buttons out of band:
+        # outside the form, they would otherwise still say "Never visited" (issue 9).
+        html = "".join((
+            render_template("visits/_saved.html", visit=recorded,
+                            changes=len(form.onboarding), **context),
+            render_template("visits/_state.html", oob=True, **context),
+            render_template("visits/_declarations.html", oob=True, **context)))
         return htmx_response(html, trigger="household-changed")
     flash(_("Visit recorded."), "success")
     return redirect(url_for("visits.visit", household_id=household["id"]), code=303)
