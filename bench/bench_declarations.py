@@ -18,7 +18,7 @@ Each client is a thread with its own keep-alive `http.client` connection and coo
 (no `requests`). It logs in like a browser (GET /login for the CSRF token, POST /login),
 then, until the time is up, for a random live resident of the ward:
 
-1. `GET /residents/<id>/declarations/new?kind=vehicle` (creates the draft; 303), then
+1. `POST /residents/<id>/declarations/new?kind=vehicle` (creates the draft; 303), then
    `GET /declarations/<id>` (the form, as the browser follows the redirect; 200);
 2. three autosaves, `POST /declarations/<id>/draft` with the `X-CSRFToken` header, each
    with more fields than the last (200);
@@ -220,7 +220,8 @@ def client_loop(tid, port, residents, plates, deadline_box, seconds, barrier, ou
             resident = rng.choice(residents)
             try:
                 status, headers, _b = tab.request(
-                    "GET", f"/residents/{resident}/declarations/new?kind=vehicle")
+                    "POST", f"/residents/{resident}/declarations/new?kind=vehicle",
+                    {"csrf_token": tab.csrf})
             except Exception as exc:  # noqa: BLE001
                 rec["errors"].append(f"new: {exc!r}")
                 continue
