@@ -28,7 +28,8 @@ BRAND = "Honda"
 
 FORM = "#declaration form"
 SAVE_STATUS = "#save-status"
-ADD_VEHICLE = "a[href*='/declarations/new'][href*='kind=vehicle']"
+# A button in a small POST form (a GET never starts a draft).
+ADD_VEHICLE = "form[method=post][action*='/declarations/new'] button[data-add=vehicle]"
 
 
 @dataclass
@@ -160,3 +161,77 @@ def test_vehicle_declaration_from_household_to_verified(live_server, db_path, br
     assert _declaration(db_path, declaration_id)["status"] == "verified"
 
     assert_clean(page_log)  # (aborted favicon fetches are dropped by the conftest)
+
+
+LICENCE_NO = "001234567890"
+
+
+def test_licence_from_the_card_then_next_step_and_a_visit_keeps_the_buttons(
+        live_server, db_path, page, page_log, seed, home):
+    """Issue 9: "Thêm GPLX" is a POST that opens the draft; once recorded, the card lists
+    it with its status and "Mark submitted on iHanoi"; after a visit is saved on the visit
+    page, its header no longer says "never visited" and the add buttons still work."""
+    base = live_server
+    household_url = f"{base}/households/{home.household['id']}"
+    card = f"#resident-{home.mai['id']}"
+    log_in(page, base, "officer1")
+    page.goto(household_url)
+
+    # Tap "Thêm GPLX": a button (48 px tall at least) that POSTs; the draft form opens.
+    add_licence = page.locator(f"{card} button[data-add=licence]")
+    expect(add_licence).to_have_text("Thêm GPLX")
+    assert add_licence.bounding_box()["height"] >= 48
+    with page.expect_request(lambda r: "/declarations/new" in r.url) as started:
+        add_licence.click()
+    assert started.value.method == "POST"
+    expect(page).to_have_url(re.compile(rf"^{re.escape(base)}/declarations/[^/?#]+$"))
+    declaration_id = page.url.rsplit("/", 1)[-1]
+    assert _declaration(db_path, declaration_id)["status"] == "draft"
+
+    # Fill it in, read it back, record it.
+    page.fill("#decl-licence_no", LICENCE_NO)
+    page.fill("#decl-licence_class", "B2")
+    page.fill("#decl-issued_on", "20/05/2019")
+    page.check(f"{FORM} input[name=lawful_basis][value=official_duty]")
+    page.click(f"{FORM} button[type=submit]")
+    readback = page.locator("#declaration.declaration-readback")
+    expect(readback.locator("dl.readback")).to_contain_text(LICENCE_NO)
+    readback.locator("form:has(input[name=confirm][value='1']) button[type=submit]").click()
+    expect(page).to_have_url(household_url)
+    assert _declaration(db_path, declaration_id)["status"] == "recorded"
+
+    # The card lists it: recorded, with the next step.
+    item = page.locator(f"{card} #person-declaration-{declaration_id}")
+    expect(item).to_have_attribute("data-status", "recorded")
+    expect(item.locator(".declaration-status")).to_have_text("Đã ghi nhận")
+    next_step = item.locator("a[data-next=submit]")
+    expect(next_step).to_have_text("Ghi nhận đã gửi trên iHanoi")
+    next_step.click()
+    expect(page).to_have_url(f"{base}/declarations/{declaration_id}#ihanoi-submission")
+    page.click("#declaration button[name=on_ihanoi][value='1']")
+    expect(page).to_have_url(f"{base}/declarations/{declaration_id}")
+    page.goto(household_url)
+    expect(item).to_have_attribute("data-status", "submitted")
+    expect(item.locator("a[data-next=submit]")).to_have_count(0)
+
+    # The visit page: never visited; save a visit (htmx), the header follows.
+    page.goto(f"{household_url}/visits")
+    state = page.locator("#visit-state")
+    expect(state).to_have_text(re.compile("Chưa đến lần nào"))
+    page.click("label.outcome-done")
+    page.click("#visit-save")
+    expect(page.locator("#visit-form")).to_have_attribute("data-saved-outcome", "done")
+    expect(state).not_to_contain_text("Chưa đến lần nào")
+    expect(state).to_contain_text("Đã đến 1 lần")
+    # The add buttons are still there, list the submitted licence, and work.
+    section = page.locator(f"#visit-declarations [data-resident='{home.mai['id']}']")
+    expect(section.locator(f"#person-declaration-{declaration_id}")).to_have_attribute(
+        "data-status", "submitted")
+    add_vehicle = section.locator("button[data-add=vehicle]")
+    expect(add_vehicle).to_be_visible()
+    add_vehicle.click()
+    expect(page).to_have_url(re.compile(rf"^{re.escape(base)}/declarations/[^/?#]+$"))
+    assert page.url.rsplit("/", 1)[-1] != declaration_id
+    expect(page.locator("#decl-vehicle_type")).to_be_visible()
+
+    assert_clean(page_log)
