@@ -2,10 +2,14 @@
 0600, status files replaced atomically so a poll from any server process never reads
 half of one."""
 import json
+import logging
 import os
 import pathlib
 import secrets
+import shutil
 import time
+
+log = logging.getLogger(__name__)
 
 
 def write_private(path: pathlib.Path, data: bytes) -> None:
@@ -30,24 +34,55 @@ def read_json(path: pathlib.Path) -> dict | None:
         return None
 
 
+def _log_undeletable(function, path, exc_info) -> None:
+    # shutil.rmtree's onerror: a file inside a leftover directory that cannot go (or went
+    # already) must not stop the rest of the sweep.
+    if not issubclass(exc_info[0], FileNotFoundError):
+        log.warning("cannot delete %s; will try again", path, exc_info=exc_info)
+
+
 def sweep_tokens(directory: pathlib.Path, ttl: float, now: float | None = None) -> int:
-    """Delete the files of every job token (`<token>.<suffix>`) in `directory` whose
-    newest file is older than `ttl` seconds; return how many files went. A running job
-    rewrites its status file, which keeps its token's files alive."""
+    """Delete every job token's files (`<token>.<suffix>`, and directories such as a
+    batch's `wardkit-sheets-*` parts left by a killed server) in `directory` whose newest
+    entry is older than `ttl` seconds; return how many entries went. A running job
+    rewrites its status file, which keeps its token's files alive.
+
+    Never raises: an entry that vanishes, cannot be read or cannot be deleted is logged
+    and skipped, so a leftover never fails the request that swept (and the rest, which
+    may hold residents' names, is still deleted)."""
     now = now or time.time()
-    if not directory.is_dir():
+    try:
+        entries = list(directory.iterdir())
+    except FileNotFoundError:
+        return 0
+    except OSError:
+        log.warning("cannot list %s to delete old job files", directory, exc_info=True)
         return 0
     by_token: dict[str, list] = {}
-    for path in directory.iterdir():
+    for path in entries:
         try:
-            by_token.setdefault(path.name.split(".")[0], []).append(
-                (path, path.stat().st_mtime))
+            mtime = path.lstat().st_mtime
         except FileNotFoundError:
             pass
+        except OSError:
+            log.warning("cannot read %s; left in place", path, exc_info=True)
+        else:
+            by_token.setdefault(path.name.split(".")[0], []).append((path, mtime))
     removed = 0
     for files in by_token.values():
-        if now - max(mtime for _, mtime in files) > ttl:
-            for path, _ in files:
-                path.unlink(missing_ok=True)
+        if now - max(mtime for _, mtime in files) <= ttl:
+            continue
+        for path, _ in files:
+            try:
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path, onerror=_log_undeletable)
+                    if path.exists():
+                        continue
+                else:
+                    path.unlink()
                 removed += 1
+            except FileNotFoundError:
+                pass
+            except OSError:
+                log.warning("cannot delete %s; will try again", path, exc_info=True)
     return removed

@@ -1,0 +1,113 @@
+"""The sweep of background jobs' private files (wardkit/files.py): whatever a killed
+server left in the folder, it deletes what is old and never fails the request that runs
+it."""
+import os
+import time
+
+import pytest
+
+from wardkit.files import sweep_tokens
+
+TTL = 30 * 60
+
+
+def _age(path, seconds):
+    then = time.time() - seconds
+    os.utime(path, (then, then), follow_symlinks=False)
+
+
+def test_old_parts_folder_left_by_a_killed_batch_is_removed(tmp_path):
+    """The `wardkit-sheets-*` folder of a killed batch (with parts in it) goes, with the
+    job's own files; a fresh job is kept."""
+    parts = tmp_path / "wardkit-sheets-abc123"
+    (parts / "nested").mkdir(parents=True)
+    (parts / "part-00000.pdf").write_bytes(b"%PDF names and addresses")
+    (parts / "nested" / "x").write_bytes(b"x")
+    for name in ("old.json", "old.status", "old.lock", "old.pdf.part"):
+        (tmp_path / name).write_text("{}")
+    (tmp_path / "new.status").write_text("{}")
+    for path in [parts, parts / "nested", *parts.rglob("*"), *tmp_path.glob("old.*")]:
+        _age(path, TTL + 60)
+    assert sweep_tokens(tmp_path, TTL) == 5
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["new.status"]
+
+
+def test_a_fresh_parts_folder_is_kept(tmp_path):
+    parts = tmp_path / "wardkit-sheets-running"
+    parts.mkdir()
+    (parts / "base.pdf").write_bytes(b"%PDF")
+    assert sweep_tokens(tmp_path, TTL) == 0
+    assert (parts / "base.pdf").exists()
+
+
+def test_missing_folder_or_vanished_entry_never_raises(tmp_path, monkeypatch):
+    assert sweep_tokens(tmp_path / "nope", TTL) == 0
+    gone = tmp_path / "gone.status"
+    gone.write_text("{}")
+    kept = tmp_path / "old.status"
+    kept.write_text("{}")
+    _age(kept, TTL + 60)
+    real_lstat = type(gone).lstat
+
+    def lstat(self):
+        if self.name == "gone.status":   # deleted by another process meanwhile
+            raise FileNotFoundError(self)
+        return real_lstat(self)
+
+    monkeypatch.setattr(type(gone), "lstat", lstat)
+    assert sweep_tokens(tmp_path, TTL) == 1
+    assert not kept.exists()
+
+
+@pytest.mark.skipif(os.geteuid() == 0 if hasattr(os, "geteuid") else True,
+                    reason="root can read and delete anything")
+def test_undeletable_entries_are_logged_and_the_rest_still_goes(tmp_path, caplog):
+    locked = tmp_path / "wardkit-sheets-locked"
+    locked.mkdir()
+    (locked / "part.pdf").write_bytes(b"%PDF")
+    old = tmp_path / "old.pdf"
+    old.write_bytes(b"%PDF")
+    for path in (locked / "part.pdf", locked, old):
+        _age(path, TTL + 60)
+    locked.chmod(0o500)   # its part cannot be deleted
+    try:
+        sweep_tokens(tmp_path, TTL)
+    finally:
+        locked.chmod(0o700)
+    assert not old.exists()
+    assert "cannot delete" in caplog.text
+
+
+def test_unreadable_or_undeletable_entries_never_raise(tmp_path, monkeypatch, caplog):
+    """Whatever the file system answers (permission refused), the sweep logs and goes on:
+    the entries it can delete still go."""
+    import pathlib
+    import shutil
+    for name in ("a.status", "b.status", "c.status"):
+        (tmp_path / name).write_text("{}")
+        _age(tmp_path / name, TTL + 60)
+    parts = tmp_path / "wardkit-sheets-x"
+    parts.mkdir()
+    _age(parts, TTL + 60)
+    real_lstat, real_unlink = pathlib.Path.lstat, pathlib.Path.unlink
+
+    def lstat(self):
+        if self.name == "a.status":
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_lstat(self)
+
+    def unlink(self, missing_ok=False):
+        if self.name == "b.status":
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_unlink(self, missing_ok=missing_ok)
+
+    def rmtree(path, onerror=None, **kwargs):
+        onerror(os.rmdir, str(path), (PermissionError, PermissionError(13, "no"), None))
+
+    monkeypatch.setattr(pathlib.Path, "lstat", lstat)
+    monkeypatch.setattr(pathlib.Path, "unlink", unlink)
+    monkeypatch.setattr(shutil, "rmtree", rmtree)
+    assert sweep_tokens(tmp_path, TTL) == 1   # c.status
+    assert not (tmp_path / "c.status").exists()
+    assert (tmp_path / "a.status").exists() and (tmp_path / "b.status").exists()
+    assert caplog.text.count("cannot") >= 3
