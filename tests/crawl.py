@@ -1,0 +1,80 @@
+"""Crawling the app: one of every record in a ward, and every GET route filled with real
+ids (and the query strings that take a route down another path). Shared by the tests that
+must see every page: nothing written on GET, every page translated."""
+from datetime import date, datetime, timezone
+
+from tests.factories import make_group, make_household, make_resident
+from wardkit.db import write
+from wardkit.declarations import queries as declaration_queries
+from wardkit.visits import queries as visit_queries
+
+ROLES = ("admin", "leader", "officer", "kiosk", "viewer")
+# Query strings that take a route down another path (each also crawled bare).
+VARIANTS = {
+    "declaration_review.index": ["?status=draft", "?status=recorded", "?status=bogus"],
+    "visits.progress": ["?sort=follow_ups&dir=desc", "?sort=percent"],
+    "visits.progress_csv": ["?sort=follow_ups&dir=desc"],
+    "sheets.group_sheets": ["?layout=page", "?layout=cards", "?layout=large",
+                            "?layout=large&format=html"],
+    "sheets.household_sheet": ["?format=html"],
+    "sheets.group_print": ["?layout=cards"],
+    "residents.new_household": ["?group_id={group_id}"],
+    "declarations.new": ["?kind=licence", "?kind=vehicle"],
+}
+
+
+def seed_ward(db, ward, by):
+    """Insert one of everything a page can show; return {url argument: id}."""
+    group = make_group(db, ward_code=ward, name="Tổ dân phố số 3", target_adults=40)
+    household = make_household(db, group=group, ward_code=ward, house_number="81",
+                               street="Hồng Hà")
+    resident = make_resident(db, household, full_name="Nguyễn Thị Lan", cccd="001185012345",
+                             phone="0912345678", dob=date(1985, 3, 2))
+    make_resident(db, household, full_name="Trần Văn Bình", dob=date(1950, 1, 1),
+                  gender="male")
+    with write(db):
+        draft = declaration_queries.create_draft(db, ward_code=ward, resident_id=resident["id"],
+                                                 kind="vehicle", channel="home_visit", by=by)
+        recorded = declaration_queries.create_draft(
+            db, ward_code=ward, resident_id=resident["id"], kind="licence",
+            channel="home_visit", by=by)
+        declaration_queries.save_draft(db, ward, recorded["id"], {
+            "licence_no": "001234567890", "licence_class": "B", "issued_on": "2025-05-20",
+            "lawful_basis": "official_duty"}, by=by)
+        declaration_queries.transition(db, ward, recorded["id"], "recorded", role="officer",
+                                       user_id=by)
+    visit_queries.assign(db, ward, group["id"], by, by=None)
+    visit_queries.record_visit(
+        db, ward_code=ward, household_id=household["id"], officer_id=by, outcome="come_back",
+        follow_up_at=datetime(2026, 12, 5, 1, 0, tzinfo=timezone.utc))
+    reference = db.execute("SELECT reference FROM households WHERE id = ?",
+                           [household["id"]]).fetchone()[0]
+    return {"group_id": group["id"], "household_id": household["id"],
+            "resident_id": resident["id"], "declaration_id": draft["id"],
+            "recorded_id": recorded["id"], "reference": reference, "user_id": by}
+
+
+def urls(app, ids: dict) -> list[tuple[str, str]]:
+    """Return (endpoint, url) for every GET route, filled with `ids` (and variants)."""
+    out = []
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        if "GET" not in rule.methods:
+            continue
+        if rule.endpoint == "static":
+            out.append((rule.endpoint, "/static/app.css"))
+            continue
+        values = {}
+        for arg in rule.arguments:
+            assert arg in ids, (f"{rule.rule}: no real value for <{arg}> — teach this test "
+                                "the new route, so it is crawled too")
+            values[arg] = ids[arg]
+        path = rule.rule
+        for arg, value in values.items():
+            path = path.replace(f"<{arg}>", value).replace(f"<path:{arg}>", value)
+        out.append((rule.endpoint, path))
+        for query in VARIANTS.get(rule.endpoint, []):
+            out.append((rule.endpoint, path + query.format(**ids)))
+        if "declaration_id" in rule.arguments:  # a recorded one shows another page
+            out.append((rule.endpoint, path.replace(ids["declaration_id"],
+                                                    ids["recorded_id"])))
+    return out
