@@ -507,3 +507,51 @@ def m0010_progress_inserts_untriggered(db):
         DROP TRIGGER onboarding_changes_progress_insert;
         DROP TRIGGER declarations_progress_insert;
     """)
+
+
+@migrations(name="0011_search_addresses")
+def m0011_search_addresses(db):
+    # Search by address (issue 9): the index's `address` column now holds the household's
+    # address as bare words and whole numbers ("Số 4, Ngõ 155, ngách 20, Phố Nhật Tân" is
+    # "4 155 20 nhat tan"): no "số"/"nhà"/"ngõ"/"ngách"/"hẻm"/"kiệt" before a number, no
+    # "phố"/"đường" starting a street, numbers split from letters ("6B" is "6 b"), so a
+    # searched number can be matched whole. Same table, new contents: every live
+    # resident's entry is rebuilt from the stored folded name and address. The rules are
+    # a copy of wardkit/residents/queries.py `address_terms` as of this step (a step must
+    # not change when the app's code does); later changes to them need a step of their own.
+    import re
+
+    token = re.compile(r"\d+|[^\W\d_]+")
+    number_labels = {"so", "nha", "ngo", "ngach", "hem", "kiet"}
+    street_labels = {"pho", "duong"}
+
+    def address_terms(address_folded):
+        tokens = []
+        for part in address_folded.split(","):
+            words = token.findall(part)
+            if len(words) > 1 and words[0] in street_labels:
+                words = words[1:]
+            tokens += words
+        kept = []
+        for word in reversed(tokens):
+            if word in number_labels and kept and kept[-1][0].isdigit():
+                continue
+            kept.append(word)
+        return " ".join(kept[::-1])
+
+    def entries():
+        terms = {}
+        for rowid, name, cccd, phone, address in db.execute(
+                """SELECT r.fts_rowid, r.name_folded, r.cccd, r.phone, h.address_folded
+                   FROM residents r JOIN households h ON h.id = r.household_id
+                   WHERE r.deleted_at IS NULL"""):
+            numbers = [n for n in (cccd, phone) if n]
+            if address not in terms:
+                terms[address] = address_terms(address)
+            yield (rowid, name, " ".join(numbers), " ".join(n[::-1] for n in numbers),
+                   terms[address])
+
+    db.execute("INSERT INTO residents_fts (residents_fts) VALUES ('delete-all')")
+    db.conn.executemany(
+        """INSERT INTO residents_fts (rowid, name, digits, digits_rev, address)
+           VALUES (?, ?, ?, ?, ?)""", entries())
