@@ -106,6 +106,27 @@ def test_clean_line_is_nfc_when_an_invisible_character_splits_a_letter_from_its_
     assert clean_line("e\u200b\u0301") == "é"
 
 
+@pytest.mark.parametrize("raw, clean", [
+    ("\u00d0ặng Thị \u00d0ào", "Đặng Thị Đào"),      # Đ of Windows-1258 read as Windows-1252
+    ("Ph\u00f0\u00f0", "Phđđ"), ("\u0189ỗ \u0256ức", "Đỗ đức"),
+    ("Số 5, \u00d0ội Cấn", "Số 5, Đội Cấn"),
+])
+def test_clean_line_reads_d_lookalikes_as_d_stroke(raw, clean):
+    assert clean_line(raw) == clean
+
+
+@pytest.mark.parametrize("lookalike", ["\u00d0", "\u00f0", "\u0189", "\u0256"])
+def test_fold_of_a_d_lookalike_is_d(lookalike):
+    """A name stored before the mapping, or a query typed with it, still meets "d"."""
+    assert fold(f"{lookalike}ặng Văn An") == "dang van an" == fold("Đặng Văn An")
+
+
+@FAST
+@given(st.text())
+def test_clean_line_never_leaves_a_d_lookalike(text):
+    assert not set(clean_line(text)) & set("\u00d0\u00f0\u0189\u0256")
+
+
 # --------------------------------------------------------------------------------------------
 # split_name
 

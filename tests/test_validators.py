@@ -1,4 +1,5 @@
 """wardkit.validators: CCCD, phone, date of birth and name checks (DOMAIN.md §1, §5, §7)."""
+import re
 import unicodedata
 from datetime import date, timedelta
 
@@ -7,6 +8,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from wardkit import clock
+from wardkit.text import fold
 from wardkit.validators import (
     OLD_MOBILE_PREFIXES, PROVINCE_CODES, Checked, check_cccd, check_dob, check_name,
     check_phone, decode_cccd, normalize_digits,
@@ -333,9 +335,169 @@ def test_empty_name(raw):
     assert check_name(raw, required=False) == Checked()
 
 
-def test_digits_in_a_name_are_a_warning():
-    result = check_name("Nguyễn Văn 2")
-    assert result.ok and result.value == "Nguyễn Văn 2" and len(result.warnings) == 1
+# Civil Code 2015 art. 26: a name is not made of digits or of characters that are not
+# letters, so these are errors (nothing saved), no longer warnings.
+@pytest.mark.parametrize("raw, char", [
+    ("Nguyễn Văn 2", "2"), ("Nguyễn Văn Hùng3", "3"), ("Lê Thị \uff12", "\uff12"),
+    ("Trần Văn A²", "²"), ("Trần ① Lan", "①"),
+])
+def test_digits_in_a_name_are_an_error_naming_the_digit(render, raw, char):
+    result = check_name(raw)
+    assert not result.ok and result.value is None and result.warnings == []
+    assert f"“{char}”" in render(result.error) and "digits" in render(result.error)
+
+
+@pytest.mark.parametrize("raw, char", [
+    ("Lan 😀 Trần", "😀"), ("Trần Thị Lan ❤️", "❤"), ("<b>Trần</b> Lan", "<"),
+    ("Nguyễn Văn A.", "."), ("Trần (Lan) Thị", "("), ("Lê Văn Tám, Hùng", ","),
+    ("Lê@Văn Tám", "@"), ("Phạm Thị Mai 🇻🇳", "\U0001f1fb"), ("Lê_Văn", "_"),
+])
+def test_symbols_emoji_and_markup_in_a_name_are_an_error(render, raw, char):
+    result = check_name(raw)
+    assert not result.ok and result.value is None
+    text = render(result.error)
+    assert f"“{char}”" in text and "symbols" in text
+
+
+@pytest.mark.parametrize("raw, char, script", [
+    ("\u0410nh Nguyễn", "\u0410", "Cyrillic"),           # Cyrillic А, looks like A
+    ("Nguyễn V\u0430n An", "\u0430", "Cyrillic"),       # Cyrillic а
+    ("\u039f\u0391NH Lê", "\u039f", "Greek"),            # Greek Ο
+    ("Søren Kim", "ø", "Latin letter not used in Vietnamese"),
+    ("Nguy\u0251n An", "\u0251", "Latin letter not used in Vietnamese"),   # IPA ɑ
+    ("\uff2cê Văn", "\uff2c", "full-width"),
+    ("阮 Văn An", "阮", "Chinese"),
+])
+def test_letters_of_other_scripts_are_refused_naming_the_character(render, raw, char, script):
+    result = check_name(raw)
+    assert not result.ok
+    text = render(result.error)
+    assert f"“{char}”" in text and script in text and "Vietnamese keyboard" in text
+
+
+def test_the_other_script_message_in_vietnamese(app):
+    from flask_babel import force_locale
+    with app.test_request_context(), force_locale("vi"):
+        text = str(check_name("\u0410nh Nguyễn").error)
+    assert text == ("Ký tự “\u0410” (chữ Kirin) trong “\u0410nh” không phải chữ cái tiếng "
+                    "Việt — hãy gõ lại bằng bàn phím tiếng Việt.")
+
+
+@pytest.mark.parametrize("raw, stored", [
+    ("\u00d0ẶNG THỊ \u00d0ÀO", "ĐẶNG THỊ ĐÀO"),    # Windows-1258 read as Windows-1252
+    ("\u00d0ặng Thị \u00f0ào", "Đặng Thị đào"),
+    ("\u0189ỗ Văn \u0256ức", "Đỗ Văn đức"),         # African D
+])
+def test_d_lookalikes_are_stored_as_d_stroke(raw, stored):
+    result = check_name(raw)
+    assert result == Checked(value=stored)
+    assert fold(result.value).startswith("d")
+
+
+@pytest.mark.parametrize("raw, stored", [
+    ("H'Hen Niê", "H'Hen Niê"), ("K\u2019Long Ha", "K'Long Ha"),     # iOS curly apostrophe
+    ("Ksor H\u02bcBia", "Ksor H'Bia"), ("Y-Moan Ênuôl", "Y-Moan Ênuôl"),
+    ("Y\u2010Moan Ênuôl", "Y-Moan Ênuôl"), ("Niê Kđăm Y Ngông", "Niê Kđăm Y Ngông"),
+    ("Byă Ŏ\u0302n", "Byă Ŏ\u0302n"),                  # ô̆ (Ê Đê) has no precomposed form
+    ("Müller Hans", "Müller Hans"), ("José García", "José García"),
+    ("Hoàng Phủ Ngọc Tường", "Hoàng Phủ Ngọc Tường"),
+])
+def test_names_of_ethnic_minorities_and_foreign_residents_pass(raw, stored):
+    result = check_name(raw)
+    assert result == Checked(value=unicodedata.normalize("NFC", stored))
+
+
+@pytest.mark.parametrize("raw, word", [
+    ("-Trần Văn", "-Trần"), ("Trần - Văn", "-"), ("Trần--Văn Lê", "Trần--Văn"),
+    ("K' Long", "K'"), ("Lan' Trần", "Lan'"), ("Trần Văn Lan-", "Lan-"),
+])
+def test_hyphen_or_apostrophe_outside_a_word_is_an_error(render, raw, word):
+    result = check_name(raw)
+    assert not result.ok and f"“{word}”" in render(result.error)
+    assert "hyphen" in render(result.error)
+
+
+@pytest.mark.parametrize("raw", ["Nguyễn \u0301An", "Nguyễn A\u0301\u0300\u0303\u0309n"])
+def test_accent_without_a_letter_or_piled_up_is_an_error(render, raw):
+    result = check_name(raw)
+    assert not result.ok and "accent mark" in render(result.error)
+
+
+@pytest.mark.parametrize("raw", ["An", "Hùng", "NGUYỄN", "Y-Moan"])
+def test_one_word_name_is_a_warning(render, raw):
+    result = check_name(raw)
+    assert result.ok and result.value == raw
+    [warning] = result.warnings
+    assert "only one word" in render(warning)
+
+
+@pytest.mark.parametrize("raw, syllable", [
+    ("Hoàá Trần", "Hoàá"), ("Nguyễn Bố\u0300 An", "Bố\u0300"),
+    ("Lê Thi\u0323\u0300 Lan", "Thị\u0300"), ("Y-Móàn Ênuôl", "Móàn"),
+])
+def test_syllable_with_two_tone_marks_is_a_warning(render, raw, syllable):
+    result = check_name(raw)
+    assert result.ok and result.value == unicodedata.normalize("NFC", raw)
+    [warning] = result.warnings
+    assert f"“{unicodedata.normalize('NFC', syllable)}”" in render(warning)
+    assert "two tone marks" in render(warning)
+
+
+@pytest.mark.parametrize("raw", ["Nguyễn Thị Hồng Đào", "Hoà Bình Lê", "Hòa Lê", "Ngô Quyền",
+                                 "Thuý Kiều", "Nguyễn Thị Ánh Tuyết"])
+def test_one_tone_per_syllable_gives_no_warning(raw):
+    assert check_name(raw) == Checked(value=raw)
+
+
+def test_organisation_owner_may_hold_digits_only_when_allowed(render):
+    owner = "Công ty TNHH Vận tải số 789 (Hà Nội)"
+    assert check_name(owner, organisation_ok=True) == Checked(value=owner)
+    assert check_name("HTX Vận tải 19/5", organisation_ok=True).ok
+    assert not check_name(owner).ok                     # a resident is never a company
+    assert not check_name("Nguyễn Văn 789", organisation_ok=True).ok
+    assert not check_name("Công ty \u0410BC", organisation_ok=True).ok
+    assert not check_name("Công ty 😀", organisation_ok=True).ok
+
+
+# What any accepted name is made of: letters that fold to a-z, space, hyphen, apostrophe.
+_FOLDED_NAME = re.compile(r"[a-z]+(?:['-][a-z]+)*(?: [a-z]+(?:['-][a-z]+)*)*")
+
+
+@FAST
+@given(st.text(max_size=60))
+def test_every_accepted_name_folds_to_plain_latin_letters(raw):
+    """Search and the duplicate check fold names; an accepted name always folds to a-z,
+    so it is found by a search typed without accents."""
+    result = check_name(raw)
+    if result.ok and result.value is not None:
+        assert _FOLDED_NAME.fullmatch(fold(result.value)), result.value
+
+
+_SYLLABLE_LETTERS = st.sampled_from(sorted("aăâbcdđeêghiklmnoôơpqrstuưvxy"
+                                            "ÀÁẢÃẠàáảãạẰẮẲẴẶằắẳẵặỀẾỂỄỆềếểễệọồốổỗộờớởỡợùúủũụừứửữựỳýỷỹỵ"))
+_VIET_WORD = st.text(_SYLLABLE_LETTERS, min_size=1, max_size=7)
+_VIET_NAME = st.lists(_VIET_WORD, min_size=2, max_size=5).map(" ".join)
+_BAD_CHARACTER = st.one_of(
+    st.characters(categories=["Nd", "No"]),                    # digits of any script
+    st.characters(min_codepoint=0x400, max_codepoint=0x4ff, categories=["Lu", "Ll"]),
+    st.characters(min_codepoint=0x370, max_codepoint=0x3ff, categories=["Lu", "Ll"]),
+    st.characters(categories=["So", "Sm", "Sc"]),              # emoji, symbols
+    st.sampled_from("<>&\"!?.,;:()[]{}/\\|@#$%^*_=+~`"),
+)
+
+
+@FAST
+@given(_VIET_NAME)
+def test_vietnamese_letters_always_pass(name):
+    assert check_name(name).ok
+
+
+@FAST
+@given(_VIET_NAME, _BAD_CHARACTER, st.integers(min_value=0))
+def test_a_digit_symbol_or_foreign_letter_anywhere_is_refused(name, bad, at):
+    at %= len(name) + 1
+    result = check_name(name[:at] + bad + name[at:])
+    assert not result.ok and result.value is None
 
 
 @FAST
@@ -365,7 +527,9 @@ def all_messages():
         check_dob(""), check_dob("25/3/87"), check_dob("25/3/987"), check_dob("1987"),
         check_dob("1/13/1987"), check_dob("31/02/1990"), check_dob("01/01/2099"),
         check_dob("01/01/1800"), check_dob("01/01/1901", today=TODAY),
-        check_name(""), check_name("x" * 101), check_name("Văn 2"),
+        check_name(""), check_name("x" * 101), check_name("Văn 2"), check_name("Lan 😀"),
+        check_name("\u0410nh Lê"), check_name("Lan' Lê"), check_name("Lê \u0301An"),
+        check_name("An"), check_name("Hoàá Lê"),
     ]
     messages = []
     for result in results:

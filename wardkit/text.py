@@ -4,10 +4,22 @@ import re
 import unicodedata
 
 
+# Letters that look like Đ/đ but are not (docs/DOMAIN-RULES.md, "Names"): byte 0xD0/0xF0 is
+# Đ/đ in Windows-1258 but Ð/ð (eth) in Windows-1252, so a Vietnamese file opened with the
+# wrong code page turns every Đ into Ð; Ɖ/ɖ (African D) look the same. Vietnamese has no
+# eth, so they are read as Đ/đ everywhere: stored text, search folding and the duplicate
+# checks then see one letter.
+D_LOOKALIKES = {"\u00d0": "\u0110", "\u00f0": "\u0111", "\u0189": "\u0110", "\u0256": "\u0111"}
+_D_LOOKALIKE = re.compile("[" + "".join(D_LOOKALIKES) + "]")
+_D_TABLE = str.maketrans(D_LOOKALIKES)
+
+
 def clean_line(text: str | None) -> str:
     """Return `text` as one clean line: NFC, zero-width and control characters removed,
-    runs of whitespace collapsed, ends stripped."""
+    runs of whitespace collapsed, ends stripped, and the look-alikes Ð ð Ɖ ɖ read as Đ/đ."""
     text = text or ""
+    if not text.isascii() and _D_LOOKALIKE.search(text):
+        text = text.translate(_D_TABLE)
     # Zero-width spaces, soft hyphens and control characters paste in from chat apps and
     # break matching. isprintable() (in C) clears ordinary text at once, so the slow
     # per-character filter runs only when there is something to remove. Filter first,
