@@ -29,6 +29,21 @@ PROCESSES = 0
 # request; see wardkit/db.py). False opens and closes one per request.
 DB_POOL = True
 
+# Compression (Flask-Compress, wardkit/assets.py): pages and text assets go to the
+# tablets gzip'd (brotli when the browser offers it, which browsers do only over https).
+# PDFs, spreadsheets, CSV downloads and images are sent as they are: they are already
+# compressed or are downloads. Responses under COMPRESS_MIN_SIZE bytes are not worth it.
+# Pages: br when the browser offers it (8% smaller than gzip on the Today page for about
+# the same CPU, docs/PERFORMANCE.md). Static files go out as streams, where br came out
+# larger than gzip, so gzip first there.
+COMPRESS_ALGORITHM = ["br", "gzip"]
+COMPRESS_ALGORITHM_STREAMING = ["gzip", "br"]
+COMPRESS_MIMETYPES = ["text/html", "text/css", "text/javascript", "application/javascript",
+                      "image/svg+xml", "application/json"]
+COMPRESS_MIN_SIZE = 500
+COMPRESS_LEVEL = 6  # gzip: most of the gain of 9 at a fraction of the CPU
+COMPRESS_BR_LEVEL = 4
+
 # Sessions (SECURITY.md §2): idle and absolute limits, in seconds.
 SESSION_IDLE_SECONDS = 30 * 60
 KIOSK_IDLE_SECONDS = 2 * 60
