@@ -191,6 +191,70 @@ def test_warnings_need_confirming(client, db, officer, auth, home):
     assert stored["status"] == "recorded" and stored["needs_exchange"] == 1
 
 
+@pytest.mark.parametrize("owner, shown", [
+    ("Nguyễn Văn 2", "“2”"), ("Trần Thị Lan 😀", "“😀”"), ("<i>Lan</i> Trần", "“<”"),
+    ("\u0410nh Nguyễn", "(chữ Kirin)"),
+])
+def test_owner_name_with_digits_symbols_or_foreign_letters_is_refused(client, db, officer,
+                                                                       auth, home, owner,
+                                                                       shown):
+    declaration_id = start(client, home["mai"])
+    resp = auth.post(f"/declarations/{declaration_id}/record",
+                     {**MOTORBIKE, "owner_name": owner, "confirm": "1",
+                      "confirm_warnings": "y"},
+                     headers={"HX-Request": "true", "HX-Target": "declaration"})
+    assert resp.status_code == 422
+    error = resp.text.split('id="decl-owner_name-error"', 1)[1][:400]
+    assert shown in error
+    assert row(db, declaration_id)["status"] == "draft"
+
+
+def test_owner_name_lookalike_d_is_stored_as_d_stroke(client, db, officer, auth, home):
+    declaration_id = start(client, home["mai"])
+    first, second = record(auth, declaration_id,
+                           {**MOTORBIKE, "owner_name": "\u00d0ặng Văn \u00d0ức"})
+    assert second.status_code == 303, first.text
+    stored = row(db, declaration_id)
+    assert stored["status"] == "recorded" and stored["owner_name"] == "Đặng Văn Đức"
+
+
+def test_owner_may_be_a_company_but_a_one_word_owner_needs_confirming(client, db, officer,
+                                                                      auth, home):
+    declaration_id = start(client, home["mai"])
+    company = "Công ty TNHH Vận tải số 8"
+    first, second = record(auth, declaration_id, {**MOTORBIKE, "owner_name": company})
+    assert second.status_code == 303, first.text
+    assert row(db, declaration_id)["owner_name"] == company
+    declaration_id = start(client, home["hung"])
+    data = {**MOTORBIKE, "plate": "29-HA 002.34", "chassis_no": "RLHJC1234KY000002",
+            "engine_no": "JC12E1234568", "owner_name": "Hùng"}
+    resp = auth.post(f"/declarations/{declaration_id}/record", data)
+    assert resp.status_code == 422 and 'name="confirm_warnings"' in resp.text
+    first, second = record(auth, declaration_id, {**data, "confirm_warnings": "y"})
+    assert second.status_code == 303 and row(db, declaration_id)["owner_name"] == "Hùng"
+
+
+def test_car_vin_failing_its_check_digit_warns_then_records(client, db, officer, auth, home):
+    declaration_id = start(client, home["mai"])
+    data = {**MOTORBIKE, "vehicle_type": "car", "plate": "30A-123.45",
+            "chassis_no": "1HGCM82643A004352", "engine_no": "K24A1234567"}
+    resp = auth.post(f"/declarations/{declaration_id}/record", data)
+    assert resp.status_code == 422 and 'name="confirm_warnings"' in resp.text
+    assert "ký tự thứ 9 là 4, nhưng 16 ký tự còn lại cho ra 3" in resp.text
+    assert row(db, declaration_id)["status"] == "draft"
+    first, second = record(auth, declaration_id, {**data, "confirm_warnings": "y"})
+    assert second.status_code == 303
+    assert row(db, declaration_id)["chassis_no"] == "1HGCM82643A004352"   # never changed
+
+
+def test_car_with_a_good_vin_records_without_warnings(client, db, officer, auth, home):
+    declaration_id = start(client, home["mai"])
+    data = {**MOTORBIKE, "vehicle_type": "car", "plate": "30A-123.45",
+            "chassis_no": "1HGCM82633A004352", "engine_no": "K24A1234567"}
+    first, second = record(auth, declaration_id, data)
+    assert first.status_code == 200 and second.status_code == 303
+
+
 @pytest.mark.parametrize("data, field", [
     ({k: v for k, v in MOTORBIKE.items() if k != "lawful_basis"}, "lawful_basis"),
     ({**MOTORBIKE, "lawful_basis": "consent"}, "consent_method"),

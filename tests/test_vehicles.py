@@ -4,12 +4,15 @@ import re
 from datetime import date
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from wardkit import vehicles
+from wardkit.validators import Checked
 from wardkit.vehicles import (
     NEW_CLASSES, OLD_CLASSES, PLATE_KINDS, VEHICLE_TYPES, check_engine_no, check_licence,
     check_licence_number, check_plate, check_vin, licence_expiry, map_licence_class,
+    vin_check_digit,
 )
 
 FAST = settings(max_examples=200, deadline=None)
@@ -336,6 +339,59 @@ def test_motorbike_frame_numbers_are_free():
 def test_vin_like_frame_with_o_only_warns():
     c = check_vin("RLHJF4802BYO23456", vehicle_type="motorcycle")
     assert c.ok and len(c.warnings) == 1 and "RLHJF4802BY023456" in str(c.warnings[0])
+
+
+# ISO 3779 check digit (49 CFR 565): only for VINs made for North America (first character
+# 1-5); a mismatch warns, never refuses.
+GOOD_NA_VINS = ["1HGCM82633A004352", "1M8GDM9AXKP042788"]
+_VIN_ALPHABET = "0123456789ABCDEFGHJKLMNPRSTUVWXYZ"
+
+
+@pytest.mark.parametrize("vin", GOOD_NA_VINS)
+def test_known_good_north_american_vins_pass_without_warning(vin):
+    assert vin_check_digit(vin) == vin[8]
+    for vehicle_type in ("car", "truck", "motorcycle", None):
+        assert check_vin(vin, vehicle_type=vehicle_type) == Checked(value=vin)
+
+
+@pytest.mark.parametrize("vin", ["1HGCM82643A004352", "1HGCM82633A004353",
+                                 "1M8GDM9A1KP042788", "2HGCM82633A004352"])
+def test_mutated_north_american_vin_warns_but_is_kept(render, vin):
+    for vehicle_type in ("car", "motorcycle"):
+        c = check_vin(vin, vehicle_type=vehicle_type)
+        assert c.ok and c.value == vin
+        [warning] = c.warnings
+        text = render(warning)
+        assert vin[8] in text and vin_check_digit(vin) in text
+
+
+@pytest.mark.parametrize("vin", ["RLHJC1235KY000001", "RL4FH2R54K5123456", "JHMCM56567C404453",
+                                 "KMHDH4AE5CU123456", "WVWZZZ1JZXW000001", "6T1BF3EK0CU123456"])
+def test_vins_not_made_for_north_america_are_never_checked(vin):
+    assert vin[0] not in "12345"
+    assert vin_check_digit(vin) != vin[8]         # it would fail, if it were checked
+    assert check_vin(vin, vehicle_type="car") == Checked(value=vin)
+
+
+@FAST
+@given(st.text(_VIN_ALPHABET, min_size=16, max_size=16), st.sampled_from("12345"))
+def test_a_vin_with_its_check_digit_never_warns(body, region):
+    vin = region + body[:7] + "0" + body[7:15]
+    vin = vin[:8] + vin_check_digit(vin) + vin[9:]
+    assert check_vin(vin, vehicle_type="car") == Checked(value=vin)
+
+
+@FAST
+@given(st.sampled_from(GOOD_NA_VINS), st.integers(1, 16), st.sampled_from(_VIN_ALPHABET))
+def test_any_single_misread_character_of_a_na_vin_warns(vin, position, new):
+    """Weights 2-10 and the prime 11: every single substitution that changes the
+    transliterated value is caught (A, J and 1 share a value; those cannot be)."""
+    values = vehicles._VIN_VALUES
+    assume(position == 8 and new != vin[8] or values[new] != values[vin[position]])
+    mutated = vin[:position] + new + vin[position + 1:]
+    assume(mutated[0] in "12345")
+    c = check_vin(mutated, vehicle_type="car")
+    assert c.ok and c.value == mutated and len(c.warnings) == 1
 
 
 def test_engine_number():

@@ -339,6 +339,40 @@ def _bad_code_char(code: str):
     return next((ch for ch in code if not ("A" <= ch <= "Z" or "0" <= ch <= "9")), None)
 
 
+# ISO 3779 check digit as 49 CFR 565.15 computes it: letters transliterated to digits (I, O
+# and Q never occur), each position weighted, the sum taken modulo 11 (10 is written X).
+_VIN_VALUES = {**{str(d): d for d in range(10)},
+               **dict(zip("ABCDEFGH", range(1, 9))), **dict(zip("JKLMN", range(1, 6))),
+               "P": 7, "R": 9, **dict(zip("STUVWXYZ", range(2, 10)))}
+_VIN_WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
+# A world manufacturer identifier starting with 1-5 means a vehicle made for North America,
+# where position 9 must be the check digit. Others (Vietnamese-assembled RL…, Japanese,
+# Korean) need not carry one, so they are never checked (docs/DOMAIN-RULES.md, "VIN").
+_CHECKED_VIN_REGIONS = "12345"
+
+
+def vin_check_digit(vin: str) -> str | None:
+    """Return the check digit ("0"-"9" or "X") that position 9 of the 17-character `vin`
+    should hold, or None when `vin` is not 17 characters of the VIN alphabet."""
+    if len(vin) != VIN_LENGTH or any(ch not in _VIN_VALUES for ch in vin):
+        return None
+    remainder = sum(_VIN_VALUES[ch] * w for ch, w in zip(vin, _VIN_WEIGHTS)) % 11
+    return "X" if remainder == 10 else str(remainder)
+
+
+def _vin_check_warnings(code: str) -> list:
+    """Return a warning when `code` is a North-American VIN whose check digit is wrong."""
+    if code[:1] not in _CHECKED_VIN_REGIONS:
+        return []
+    expected = vin_check_digit(code)
+    if expected is None or code[8] == expected:
+        return []
+    return [_l("This VIN of a vehicle made for North America fails its check digit: the "
+               "9th character is %(found)s, but the other 16 give %(expected)s. One "
+               "character is probably misread; compare each one with the registration "
+               "certificate.", found=code[8], expected=expected)]
+
+
 def check_vin(raw: str | None, *, vehicle_type: str | None = None) -> Checked:
     """Check a chassis number (số khung) (optional field).
 
@@ -348,6 +382,8 @@ def check_vin(raw: str | None, *, vehicle_type: str | None = None) -> Checked:
     one of those letters, is an error (the message offers the digit it probably is).
     Motorbike frame numbers (and those of "other" or unknown vehicles) are free strings of
     5–25 characters; a 17-character one containing I, O or Q only gets a warning.
+    A 17-character number starting with 1–5 (made for North America) whose 9th character
+    is not the ISO 3779 check digit gets a warning, never an error.
     `vehicle_type` is one of VEHICLE_TYPES or None; another value gives an error.
     """
     if vehicle_type == "":
@@ -374,7 +410,7 @@ def check_vin(raw: str | None, *, vehicle_type: str | None = None) -> Checked:
                             "%(suggestion)s. Check it against the certificate.",
                             letter=letter, digit=_VIN_LOOKALIKES[letter],
                             suggestion=suggestion))
-        return Checked(value=code)
+        return Checked(value=code, warnings=_vin_check_warnings(code))
     if not FRAME_MIN <= len(code) <= FRAME_MAX:
         return _fail(_l("A frame number has %(min)s to %(max)s letters and digits; this one "
                         "has %(count)s. Copy it again from the registration certificate.",
@@ -384,6 +420,8 @@ def check_vin(raw: str | None, *, vehicle_type: str | None = None) -> Checked:
         warnings.append(_l("This looks like a 17-character VIN, which never uses the letters "
                            "I, O or Q. Check whether it should read %(suggestion)s.",
                            suggestion=suggestion))
+    elif len(code) == VIN_LENGTH:
+        warnings += _vin_check_warnings(code)   # e.g. a Harley-Davidson's 1HD… frame
     return Checked(value=code, warnings=warnings)
 
 
@@ -469,23 +507,23 @@ OLD_B1_AUTOMATIC = "B1 số tự động"   # the old B1 for automatic cars (pri
 
 # §3.3: old class -> (new class or None, restriction note or None).
 OLD_TO_NEW = {
-    "A1": ("A", "A (<175 cm³ or <14 kW)"),
+    "A1": ("A", _l("A (<175 cm³ or <14 kW)")),
     "A2": ("A", None),
     "A3": ("B1", None),
-    "A4": (None, "no longer a driving licence: special-purpose-machinery certificate "
-                 "(tractors ≤1,000 kg) plus a traffic-law certificate"),
-    OLD_B1_AUTOMATIC: ("B", "B (automatic only)"),
-    "B1": ("B", "B, or C1 plus a machinery certificate (tractors ≤3,500 kg)"),
-    "B2": ("B", "B, or C1 plus a machinery certificate (tractors ≤3,500 kg)"),
-    "C": ("C", "C plus a machinery certificate (>3,500 kg)"),
-    "D": ("D2", "D2 plus a certificate"),
-    "E": ("D", "D plus a certificate"),
+    "A4": (None, _l("no longer a driving licence: special-purpose-machinery certificate "
+                    "(tractors ≤1,000 kg) plus a traffic-law certificate")),
+    OLD_B1_AUTOMATIC: ("B", _l("B (automatic only)")),
+    "B1": ("B", _l("B, or C1 plus a machinery certificate (tractors ≤3,500 kg)")),
+    "B2": ("B", _l("B, or C1 plus a machinery certificate (tractors ≤3,500 kg)")),
+    "C": ("C", _l("C plus a machinery certificate (>3,500 kg)")),
+    "D": ("D2", _l("D2 plus a certificate")),
+    "E": ("D", _l("D plus a certificate")),
     # DOMAIN.md: "mapped to the E-suffixed classes (text truncated ⚠️)". Inferred from the
     # base classes (B2→B, C→C, D→D2, E→D); check the exchanged card.
-    "FB2": ("BE", "BE (F-class mapping unconfirmed)"),
-    "FC": ("CE", "CE (F-class mapping unconfirmed)"),
-    "FD": ("D2E", "D2E (F-class mapping unconfirmed)"),
-    "FE": ("DE", "DE (F-class mapping unconfirmed)"),
+    "FB2": ("BE", _l("BE (F-class mapping unconfirmed)")),
+    "FC": ("CE", _l("CE (F-class mapping unconfirmed)")),
+    "FD": ("D2E", _l("D2E (F-class mapping unconfirmed)")),
+    "FE": ("DE", _l("DE (F-class mapping unconfirmed)")),
 }
 # Art. 57(5): validity from the date of issue, in years (None: no expiry).
 NEW_VALIDITY_YEARS = {"A1": None, "A": None, "B1": None, "B": 10, "C1": 10,
@@ -542,7 +580,7 @@ def _classify(printed: str, issued_on: date) -> dict:
         raise _ClassError("old_after" if code in OLD_CLASSES else "unknown", code)
     # Not in DOMAIN.md: a new B printed "automatic" keeps that restriction as a note.
     return {"licence_class": code + (" automatic" if automatic else ""), "new_class": code,
-            "note": "B (automatic only)" if automatic else None, "old_table": False}
+            "note": _l("B (automatic only)") if automatic else None, "old_table": False}
 
 
 def map_licence_class(printed: str, issued_on: date) -> dict:

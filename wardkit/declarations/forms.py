@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectChoice, SelectField, StringField
 
-from .. import clock, vehicles
+from .. import clock, validators, vehicles
 from ..text import clean_line
 from .workflow import CHANNELS, CONSENT_METHODS, LAWFUL_BASES, SITUATIONS, missing_for_record
 
@@ -264,6 +264,15 @@ class DeclarationForm(FlaskForm):
             else:
                 cleaned[name] = checked.value
                 warnings += [(name, w) for w in checked.warnings]
+        # The registered owner is a person's name (the resident's own rules) unless it is
+        # an organisation's ("Công ty …"): docs/DOMAIN-RULES.md, "Names".
+        owner = validators.check_name(self.owner_name.data, required=False,
+                                      max_length=MAX_TEXT, organisation_ok=True)
+        if owner.error:
+            self._error("owner_name", owner.error)
+        else:
+            cleaned["owner_name"] = owner.value
+            warnings += [("owner_name", w) for w in owner.warnings]
         if self.situation.data not in SITUATIONS:
             cleaned["situation"] = None
         return warnings
