@@ -51,6 +51,9 @@ ACTION_LABELS = {
     "resident_restored": _l("Removal undone"),
     "reference_reissued": _l("New QR code issued"),
     "resident_imported": _l("Imported from a list"),
+    "sheets_printed": _l("QR onboarding sheet printed"),
+    "sheets_previewed": _l("QR onboarding sheet previewed"),
+    "household_scanned": _l("Household QR code scanned"),
 }
 
 
