@@ -446,6 +446,49 @@ def test_unknown_values_name_row_and_field(db, group7):
     assert plan.error_rows == 5 and plan.to_add == 0
 
 
+def test_eth_in_names_and_addresses_is_stored_as_d_stroke_and_found(db, group7):
+    """A sheet that once went through Windows-1252 has Ð where Đ was."""
+    rows = [person("\u00d0ẶNG VĂN HÙNG", address="Số 5, \u00d0ội Cấn"),
+            person("\u00d0ỗ Thị \u00f0ào", "15/08/1960", "Nữ", "", "", address="Số 5, Đội Cấn",
+                   relation="Vợ")]
+    plan = plan_for(db, csv_bytes(rows))
+    assert plan.errors == [] and plan.households_new == 1       # one address, one household
+    importer.apply_import(db, WARD_A, plan, by=None)
+    names = sorted(r[0] for r in db.execute("SELECT full_name FROM residents"))
+    assert names == ["ĐẶNG VĂN HÙNG", "Đỗ Thị đào"]
+    assert [r[0] for r in db.execute("SELECT address FROM households")] == ["Số 5, Đội Cấn"]
+    for q, found in (("đặng", "ĐẶNG VĂN HÙNG"), ("dang hung", "ĐẶNG VĂN HÙNG"),
+                     ("đỗ đào", "Đỗ Thị đào"), ("do thi dao", "Đỗ Thị đào")):
+        assert [r["full_name"] for r in queries.search(db, WARD_A, q)[0]] == [found], q
+
+
+def test_name_errors_are_row_errors_naming_the_character(db, group7):
+    rows = [person(),
+            person("Trần Thị L\u0430n", "15/08/1960", "Nữ", "001160654321", relation="Vợ"),
+            person("Nguyễn Minh Anh 2", "01/06/2015", "Nữ", "", "", relation="Con"),
+            person("Nguyễn Văn 😀", "01/06/2016", "Nam", "", "", relation="Con"),
+            person("Bình", "01/06/2017", "Nam", "", "", relation="Con")]
+    plan = plan_for(db, csv_bytes(rows))
+    found = {(row, field): str(message) for row, field, message in plan.errors}
+    assert set(found) == {(3, "full_name"), (4, "full_name"), (5, "full_name")}
+    assert "“\u0430”" in found[3, "full_name"] and "Cyrillic" in found[3, "full_name"]
+    assert "“2”" in found[4, "full_name"] and "“😀”" in found[5, "full_name"]
+    # A one-word name is only a warning: the row is imported and the warning listed.
+    assert plan.to_add == 2
+    assert any(row == 6 and "one word" in str(m) for row, _, m in plan.warnings)
+    importer.apply_import(db, WARD_A, plan, by=None)
+    assert sorted(r[0] for r in db.execute("SELECT full_name FROM residents")) == [
+        "Bình", "Nguyễn Văn Hùng"]
+
+
+def test_a_cyrillic_letter_is_shown_on_the_preview_in_vietnamese(client, db, auth, officer,
+                                                                 group7):
+    r = upload(auth, csv_bytes([person("Nguyễn V\u0430n Hùng")]))
+    assert r.status_code == 200
+    assert "Ký tự “\u0430” (chữ Kirin) trong “V\u0430n” không phải chữ cái tiếng Việt" in r.text
+    assert 'id="count-errors">1<' in r.text and count(db) == 0
+
+
 def test_same_cccd_twice_in_the_file_names_the_first_row(db, group7):
     rows = [*FAMILY, person("Nguyễn Văn Hưng", dob="02/04/1958", address="Số 40, Âu Cơ")]
     plan = plan_for(db, csv_bytes(rows))

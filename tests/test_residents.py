@@ -87,6 +87,55 @@ def test_bad_input_names_the_field_and_saves_nothing(client, db, auth, officer, 
     assert count_residents(db) == before
 
 
+@pytest.mark.parametrize("name, shown", [
+    ("Trần Thị Lan 2", "Họ tên không được có chữ số: hãy bỏ “2”"),
+    ("Trần Thị Lan 😀", "hãy bỏ “😀”"),
+    ("<script>Lan</script> Trần", "hãy bỏ “&lt;”"),
+    ("Trần Thị L\u0430n", "Ký tự “\u0430” (chữ Kirin) trong “L\u0430n” không phải chữ cái "
+                          "tiếng Việt — hãy gõ lại bằng bàn phím tiếng Việt"),
+])
+def test_name_with_digits_symbols_or_foreign_letters_is_refused_next_to_the_field(
+        client, db, auth, officer, home, name, shown):
+    before = count_residents(db)
+    r = auth.post(f"/households/{home['household']['id']}/residents",
+                  resident_data(full_name=name, confirm_warnings="y"),
+                  headers={"HX-Target": "resident-new", **HX})
+    assert r.status_code == 422
+    error = r.text.split('id="new-full_name-error"', 1)[1][:500]
+    assert shown in error, error
+    assert "<script>" not in r.text            # quoted in the message, never run
+    assert count_residents(db) == before
+
+
+@pytest.mark.parametrize("name, shown", [
+    ("Lan", "Họ tên chỉ có một từ"),
+    ("Trần Thị Hòá", "“Hòá” có hai dấu thanh"),
+])
+def test_one_word_or_two_tones_warns_then_saves_when_confirmed(client, db, auth, officer,
+                                                              home, name, shown):
+    hid = home["household"]["id"]
+    data = resident_data(full_name=name)
+    r = auth.post(f"/households/{hid}/residents", data,
+                  headers={"HX-Target": "resident-new", **HX})
+    assert r.status_code == 422 and "alert-warn" in r.text and shown in r.text
+    assert count_residents(db) == 1
+    r = auth.post(f"/households/{hid}/residents", {**data, "confirm_warnings": "y"},
+                  headers={"HX-Target": "resident-new", **HX})
+    assert r.status_code == 200
+    assert name in [p["full_name"] for p in queries.list_residents(db, hid)]
+
+
+def test_name_typed_with_eth_is_stored_with_d_stroke_and_found(client, db, auth, officer,
+                                                              home):
+    hid = home["household"]["id"]
+    r = auth.post(f"/households/{hid}/residents",
+                  resident_data(full_name="\u00d0ỗ Thị \u00d0ào"),
+                  headers={"HX-Target": "resident-new", **HX})
+    assert r.status_code == 200, r.text
+    for q in ("đỗ đào", "do dao", "\u00d0ỗ"):
+        assert [p["full_name"] for p in queries.search(db, WARD_A, q)[0]] == ["Đỗ Thị Đào"]
+
+
 def test_same_cccd_is_blocked_and_links_to_the_person(client, db, auth, officer, home):
     r = auth.post(f"/households/{home['household']['id']}/residents",
                   resident_data(full_name="Người Khác", cccd="001 058 123 456", gender="male",

@@ -375,6 +375,18 @@ def test_letters_of_other_scripts_are_refused_naming_the_character(render, raw, 
     assert f"“{char}”" in text and script in text and "Vietnamese keyboard" in text
 
 
+def test_typed_input_quoted_in_a_message_is_escaped_on_a_page_and_plain_elsewhere(app):
+    from flask import render_template_string
+    raw = '<svg/onload="alert(1)">Lan Trần'
+    with app.test_request_context():
+        error = check_name(raw).error
+        html = render_template_string("<p>{{ e }}</p><p>{{ [e]|join(' ') }}</p>", e=error)
+        text = str(error)
+    assert "<svg" not in html
+    assert html.count("“&lt;svg/onload=&#34;alert(1)&#34;&gt;Lan”") == 2
+    assert '“<svg/onload="alert(1)">Lan”' in text
+
+
 def test_the_other_script_message_in_vietnamese(app):
     from flask_babel import force_locale
     with app.test_request_context(), force_locale("vi"):
