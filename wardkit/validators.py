@@ -469,16 +469,20 @@ def _bad_name_character(name: str, extra: set = frozenset()):
     return None
 
 
-# Names repeat their words a lot (a few thousand cover a ward): both word checks are cached.
-@functools.lru_cache(maxsize=16384)
-def _plain_word(word: str) -> bool:
-    return _PLAIN_WORD.fullmatch(word) is not None
-
-
-@functools.lru_cache(maxsize=16384)
 def _two_tones(word: str) -> str | None:
     """Return the first syllable of `word` with two tone marks, or None."""
     return next((s for s in _SYLLABLES.split(word) if len(_TONE.findall(s)) > 1), None)
+
+
+# Names repeat their words a lot (a few thousand cover a ward): one cached look-up per word
+# is the whole check of a usual name in a 100,000-row import.
+@functools.lru_cache(maxsize=16384)
+def _plain_word(word: str) -> str | None:
+    """Return "" for a word of letters only, its syllable with two tone marks if it has
+    one, or None when the word needs the full check (anything but letters)."""
+    if _PLAIN_WORD.fullmatch(word) is None:
+        return None
+    return _two_tones(word) or ""
 
 
 def _is_organisation(name: str) -> bool:
@@ -514,9 +518,9 @@ def check_name(raw: str | None, *, max_length: int = 100, required: bool = True,
     if len(name) > max_length:
         return _fail(_l("A name has at most %(max)s characters; this one has %(count)s.",
                         max=max_length, count=len(name)))
-    words = name.split(" ")
-    if not all(map(_plain_word, words)):
-        name, words = name.translate(_NAME_PUNCTUATION), None
+    flags = list(map(_plain_word, name.split(" ")))
+    if None in flags:
+        name = name.translate(_NAME_PUNCTUATION)
         if organisation_ok and _is_organisation(name):
             error = _bad_name_character(name, _ORGANISATION_EXTRA)
             return _fail(error) if error is not None else Checked(value=name)
@@ -540,9 +544,9 @@ def check_name(raw: str | None, *, max_length: int = 100, required: bool = True,
     if " " not in name:
         warnings.append(_l("The name has only one word. A full name has a family name and "
                            "a given name (e.g. Nguyễn Văn An): check it was typed in full."))
-    if words is None:                 # the slow path may have changed the punctuation
-        words = name.split(" ")
-    if (syllable := next(filter(None, map(_two_tones, words)), None)):
+    if None in flags:                 # not checked word by word yet
+        flags = list(map(_two_tones, name.split(" ")))
+    if (syllable := next(filter(None, flags), None)):
         warnings.append(_typed(_l("“%(word)s” has two tone marks, but a Vietnamese "
                                   "syllable has only one. Check the spelling against the ID "
                                   "card.", word=syllable)))
