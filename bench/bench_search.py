@@ -1,5 +1,6 @@
 """Resident search: p50/p95 of the FTS5 query function and of `POST /residents/search`
-over a realistic 100,000-resident ward, against a `LIKE '%…%'` scan in the same run.
+over a realistic 100,000-resident ward, against a `LIKE '%…%'` scan in the same run, and
+of address terms ("81 Hồng Hà", "Số 96, Đặng Thai Mai") through the query function.
 
     .venv/bin/python bench/bench_search.py [--residents 100000] [--queries 1000] [--seed 7]
 
@@ -66,6 +67,20 @@ def make_queries(db, n, rng):
     return terms
 
 
+def make_address_queries(db, n, rng):
+    """Return `n` address terms of real households, written the ways officers type them:
+    "81 hong ha", "Số 81, Hồng Hà", "81 ngõ 34 hồng hà", "ngõ 34 ngách 5" (the lane)."""
+    households = list(db.execute("SELECT house_number, lane, street FROM households"))
+    terms = []
+    for number, lane, street in rng.sample(households, n):
+        form = rng.choice(["{n} {s}", "Số {n}, {s}", "{n} {l} {s}", "{l}"])
+        if not lane:
+            form = form.replace(" {l}", "").replace("{l}", "{n} {s}")
+        term = form.format(n=number, l=lane, s=street)
+        terms.append(fold(term) if rng.random() < 0.5 else term)
+    return terms
+
+
 def like_scan(db, term):
     """The naive baseline: a substring scan of folded names (and digits) in the ward."""
     tokens = re.findall(r"\w+", fold(term))
@@ -103,6 +118,7 @@ def main():
     count = seed(db, args.residents, args.seed)
     seeded = time.perf_counter() - t
     terms = make_queries(db, args.queries, random.Random(args.seed))
+    address_terms = make_address_queries(db, args.queries // 5, random.Random(args.seed))
 
     # Warm the page cache the same way for every contender.
     for term in terms[:50]:
@@ -110,6 +126,8 @@ def main():
         like_scan(db, term)
 
     fts_times, fts_hits = timed(lambda q: queries.search(db, WARD, q)[0], terms)
+    address_times, address_hits = timed(lambda q: queries.search(db, WARD, q)[0],
+                                        address_terms)
     like_times, like_hits = timed(lambda q: like_scan(db, q), terms)
 
     app = create_app({"DATABASE": path, "SECRET_KEY": "bench",
@@ -144,7 +162,8 @@ def main():
     print("-" * 78)
     rows = [("queries.search (FTS5, folded)", fts_times, fts_hits),
             ("LIKE '%…%' scan (baseline)", like_times, like_hits),
-            ("POST /residents/search (HTTP)", http_times, http_hits)]
+            ("POST /residents/search (HTTP)", http_times, http_hits),
+            (f"queries.search, {len(address_terms)} addresses", address_times, address_hits)]
     for label, times, hits in rows:
         print(f"{label:<34} {percentile(times, 50):8.2f} {percentile(times, 95):8.2f} "
               f"{max(times):8.2f} {statistics.mean(times):8.2f} {hits:6d}")

@@ -287,7 +287,7 @@ def household_history(db, household_id: str, limit: int = 50) -> list[dict]:
 
 
 # --- search --------------------------------------------------------------------------
-# How addresses are searched (README "Find anyone"; docs/DOMAIN-RULES.md for addresses):
+# How addresses are searched (README.md, "Find anyone"):
 # the index holds the household's address as bare words and numbers, "Số 4, Ngõ 155,
 # ngách 20, Phố Nhật Tân" as "4 155 20 nhat tan". A number is matched whole (81 is not
 # 810 or 181); the words that only label a number (số, nhà, ngõ, ngách, hẻm, kiệt) are
