@@ -4,6 +4,8 @@ Every lookup takes the caller's ward code: another ward's declaration is simply 
 Writes here do not open transactions; callers wrap them in `db.write()`. Audit rows hold
 ids, statuses and field names only, never the values typed.
 """
+import json
+
 from .. import audit, clock
 from ..db import insert_row, update_row
 from ..ids import new_id
@@ -323,23 +325,35 @@ def list_flags(db, ward_code: str, declaration_id: str) -> list[dict]:
 def list_for_resident(db, ward_code: str, resident_id: str) -> list[dict]:
     """Return the resident's live declarations in the ward, oldest first, each with its
     open `flags` (as `list_flags`); [] for another ward's or an unknown resident."""
+    return by_resident(db, ward_code, [resident_id])[resident_id]
+
+
+def by_resident(db, ward_code: str, resident_ids: list[str]) -> dict[str, list[dict]]:
+    """Return {resident id: that resident's live declarations in the ward, oldest first,
+    each with its open `flags`} for every id in `resident_ids` ([] when none)."""
+    out: dict[str, list[dict]] = {rid: [] for rid in resident_ids}
+    if not resident_ids:
+        return out
+    ids = json.dumps(list(resident_ids))
     rows = list(db.query(
         """SELECT * FROM declarations
-           WHERE resident_id = :resident AND ward_code = :ward AND deleted_at IS NULL
+           WHERE resident_id IN (SELECT value FROM json_each(:ids))
+             AND ward_code = :ward AND deleted_at IS NULL
            ORDER BY created_at, rowid""",
-        {"resident": resident_id, "ward": ward_code}))
+        {"ids": ids, "ward": ward_code}))
     flags: dict[str, list] = {}
     if any(r["is_flagged"] for r in rows):
         for flag in db.query(
                 _FLAGS_SELECT + """
-                WHERE d.resident_id = :resident AND f.ward_code = :ward
-                  AND f.resolved_at IS NULL
+                WHERE d.resident_id IN (SELECT value FROM json_each(:ids))
+                  AND f.ward_code = :ward AND f.resolved_at IS NULL
                 ORDER BY f.created_at, f.reason, f.other_declaration_id""",
-                {"resident": resident_id, "ward": ward_code}):
+                {"ids": ids, "ward": ward_code}):
             flags.setdefault(flag["declaration_id"], []).append(flag)
     for r in rows:
         r["flags"] = flags.get(r["id"], [])
-    return rows
+        out[r["resident_id"]].append(r)
+    return out
 
 
 def verify_many(db, ward_code: str, ids, *, role: str, user_id: str) -> int:

@@ -23,20 +23,6 @@ FIELD_ROLES = ("admin", "leader", "officer")
 TARGET = "declaration"
 
 
-@bp.app_context_processor
-def person_declarations() -> dict:
-    """Give templates `resident_declarations(resident_id)` for declarations/_person.html,
-    which the household card and the visit page both include (so a resident's row
-    rendered alone, after an edit, lists them too)."""
-    return {"resident_declarations": _resident_declarations}
-
-
-def _resident_declarations(resident_id: str) -> list[dict]:
-    """Return the resident's live declarations in the signed-in user's ward, each with
-    its open `flags`."""
-    return queries.list_for_resident(get_db(), current_user.ward_code, resident_id)
-
-
 def _declaration_or_404(declaration_id: str) -> dict:
     row = queries.get_declaration(get_db(), current_user.ward_code, declaration_id)
     if row is None:

@@ -9,6 +9,7 @@ from htmx_flask import make_response as htmx_response
 
 from .. import audit, clock
 from ..db import get_db, write
+from ..declarations import queries as declaration_queries
 from ..errors import error_response
 from ..groups import queries as group_queries
 from ..htmx import page_or_fragment, wants_fragment
@@ -166,12 +167,22 @@ def new_household():
 
 def _household_context(household: dict, add_form: ResidentForm | None = None) -> dict:
     db = get_db()
+    residents = queries.list_residents(db, household["id"])
     return {
         "household": household,
-        "residents": queries.list_residents(db, household["id"]),
+        "residents": residents,
+        "declarations_by_resident": declaration_queries.by_resident(
+            db, current_user.ward_code, [r["id"] for r in residents]),
         "history": queries.household_history(db, household["id"]),
         "form": add_form or _blank_add_form(),
     }
+
+
+def _row(resident: dict, template: str = "residents/_row.html", **extra) -> str:
+    """Return the resident's card (`template`) rendered with their declarations."""
+    return render_template(template, resident=resident, **extra,
+                           declarations_by_resident=declaration_queries.by_resident(
+                               get_db(), current_user.ward_code, [resident["id"]]))
 
 
 def _blank_add_form() -> ResidentForm:
@@ -247,8 +258,8 @@ def add_resident(household_id):
         flash(_("%(name)s added.", name=resident["full_name"]), "success")
         return redirect(url_for("residents.household", household_id=household["id"]),
                         code=303)
-    return _changed(render_template("residents/_added.html", resident=resident,
-                                    household=household, form=_blank_add_form()))
+    return _changed(_row(resident, "residents/_added.html", household=household,
+                         form=_blank_add_form()))
 
 
 def _edit_form(resident: dict) -> ResidentForm:
@@ -269,7 +280,7 @@ def resident_row(resident_id):
     """Answer a resident's row (to cancel an edit), or go to their household."""
     resident = _resident_or_404(resident_id)
     if wants_fragment(f"resident-{resident_id}"):
-        return render_template("residents/_row.html", resident=resident)
+        return _row(resident)
     return redirect(url_for("residents.household", household_id=resident["household_id"])
                     + f"#resident-{resident_id}")
 
@@ -295,7 +306,7 @@ def edit_resident(resident_id):
                      detail={"fields": changed})
     resident = queries.get_resident(db, current_user.ward_code, resident_id)
     if wants_fragment(target):
-        return _changed(render_template("residents/_row.html", resident=resident))
+        return _changed(_row(resident))
     flash(_("Changes saved."), "success")
     return redirect(url_for("residents.household", household_id=resident["household_id"]),
                     code=303)
@@ -336,6 +347,6 @@ def restore_resident(resident_id):
             audit.record(db, "resident_restored", entity="residents", entity_id=resident_id)
     resident = queries.get_resident(db, current_user.ward_code, resident_id)
     if wants_fragment(f"resident-{resident_id}"):
-        return _changed(render_template("residents/_row.html", resident=resident))
+        return _changed(_row(resident))
     return redirect(url_for("residents.household", household_id=resident["household_id"]),
                     code=303)

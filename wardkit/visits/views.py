@@ -10,6 +10,7 @@ from htmx_flask import make_response as htmx_response
 
 from .. import audit, clock
 from ..db import get_db, write
+from ..declarations import queries as declaration_queries
 from ..groups import queries as group_queries
 from ..htmx import page_or_fragment, wants_fragment
 from ..residents import queries as resident_queries
@@ -135,6 +136,8 @@ def _visit_context(household: dict, form: VisitForm | None = None) -> dict:
     residents = queries.adult_residents(db, household["id"], day)
     return {
         "household": household, "residents": residents,
+        "declarations_by_resident": declaration_queries.by_resident(
+            db, current_user.ward_code, [r["id"] for r in residents]),
         "form": form or VisitForm.blank(residents, today=day, now=now),
         "state": queries.household_state(db, household["id"], now=now),
         "timeline": queries.timeline(db, current_user.ward_code, household["id"]),
