@@ -192,7 +192,7 @@ def test_warnings_need_confirming(client, db, officer, auth, home):
 
 
 @pytest.mark.parametrize("owner, shown", [
-    ("Nguyễn Văn 2", "“2”"), ("Trần Thị Lan 😀", "“😀”"), ("<i>Lan</i> Trần", "“<”"),
+    ("Nguyễn Văn 2", "“2”"), ("Trần Thị Lan 😀", "“😀”"), ("<i>Lan</i> Trần", "“&lt;”"),
     ("\u0410nh Nguyễn", "(chữ Kirin)"),
 ])
 def test_owner_name_with_digits_symbols_or_foreign_letters_is_refused(client, db, officer,
@@ -205,7 +205,7 @@ def test_owner_name_with_digits_symbols_or_foreign_letters_is_refused(client, db
                      headers={"HX-Request": "true", "HX-Target": "declaration"})
     assert resp.status_code == 422
     error = resp.text.split('id="decl-owner_name-error"', 1)[1][:400]
-    assert shown in error
+    assert shown in error and "<i>" not in resp.text
     assert row(db, declaration_id)["status"] == "draft"
 
 
