@@ -1,14 +1,13 @@
-"""Printed QR sheets: the PDFs themselves (rasterised with pdftoppm, every QR decoded with
-zxing-cpp, text read back with pdftotext, font sizes read from the page content), the
-watermark, the group batch and its background job, access, audit, and /r/<reference>.
+"""Printed QR sheets: the PDFs themselves (every one through tests/pdfcheck.py: qpdf's
+structure check, drawn by pdfium and by poppler, every QR decoded with zxing-cpp from both;
+text read back with pdftotext and pdfium, font sizes from pdfium), the watermark, the group
+batch and its background job, access, audit, and /r/<reference>.
 
 The sheets are rendered in English (`lang=en`) so the assertions do not depend on the
 Vietnamese catalogue; names, addresses and the watermark carry the diacritics that prove
 the embedded font extracts correctly.
 """
-import io
 import json
-import math
 import os
 import re
 import shutil
@@ -18,17 +17,20 @@ from datetime import date
 
 import pytest
 
+from tests import pdfcheck
 from tests.factories import (WARD_A, WARD_B, make_group, make_household, make_resident,
                              make_user)
 from wardkit import audit
 from wardkit.sheets import queries as sheet_queries
 
-TOOLS = ("pdftoppm", "pdftotext", "pdffonts")
+TOOLS = ("pdftoppm", "pdftotext", "pdffonts", "pdfinfo")
 
 
 def _require_tools():
     missing = [tool for tool in TOOLS if shutil.which(tool) is None]
     try:
+        import pikepdf  # noqa: F401
+        import pypdfium2  # noqa: F401
         import weasyprint  # noqa: F401
         import zxingcpp  # noqa: F401
     except (ImportError, OSError) as exc:
@@ -94,7 +96,22 @@ def english(client):
 
 # --- reading PDFs ---------------------------------------------------------------------------
 
+_CHECKED: set[str] = set()
+
+
+def checked(data: bytes) -> bytes:
+    """Return `data` after the strict checks of tests/pdfcheck.py (once per distinct PDF):
+    every PDF a test reads must be sound for every reader, not only for poppler."""
+    import hashlib
+    digest = hashlib.sha256(data).hexdigest()
+    if digest not in _CHECKED:
+        pdfcheck.assert_valid_pdf(data)
+        _CHECKED.add(digest)
+    return data
+
+
 def pdf_text(data: bytes, tmp_path, *, layout=False) -> str:
+    checked(data)
     path = tmp_path / "sheet.pdf"
     path.write_bytes(data)
     args = ["pdftotext", "-enc", "UTF-8"] + (["-layout"] if layout else []) + [str(path), "-"]
@@ -106,10 +123,12 @@ def page_texts(data: bytes, tmp_path) -> list[str]:
 
 
 def qr_payloads(data: bytes, tmp_path, dpi=150) -> list[list[str]]:
-    """Rasterise every page and return the decoded QR payloads of each page."""
+    """Return the decoded QR payloads of each page, after checking the PDF strictly: the
+    codes are decoded from pdfium's drawing and from poppler's, and must agree."""
     import zxingcpp
     from PIL import Image
 
+    pdfium_codes = pdfcheck.qr_codes(pdfcheck.assert_valid_pdf(data, dpi=dpi))
     path = tmp_path / "scan.pdf"
     path.write_bytes(data)
     prefix = tmp_path / "page"
@@ -122,23 +141,13 @@ def qr_payloads(data: bytes, tmp_path, dpi=150) -> list[list[str]]:
             found = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
         result.append(sorted(code.text for code in found))
         png.unlink()
+    assert result == pdfium_codes, "poppler and pdfium read different codes"
     return result
 
 
 def text_sizes(data: bytes) -> list[tuple[float, str]]:
-    """Return (font size in pt as printed, text) of every text run in the PDF."""
-    from pypdf import PdfReader
-
-    runs = []
-
-    def visit(text, cm, tm, font_dict, font_size):
-        if text.strip():
-            scale = math.hypot(tm[2], tm[3]) * math.hypot(cm[2], cm[3])
-            runs.append((round(font_size * scale, 1), text.strip()))
-
-    for page in PdfReader(io.BytesIO(data)).pages:
-        page.extract_text(visitor_text=visit)
-    return runs
+    """Return (font size in pt as printed, text) of every text run in the PDF (pdfium)."""
+    return pdfcheck.text_runs(checked(data))
 
 
 def household_url(household) -> str:
@@ -186,7 +195,7 @@ def test_household_sheet_text_names_address_steps_and_no_personal_numbers(
 def test_embedded_font_and_metadata_without_personal_data(db, officer, client, family,
                                                           tmp_path):
     configure(db)
-    data = client.get(f"/households/{family['first']['id']}/sheet.pdf").data
+    data = checked(client.get(f"/households/{family['first']['id']}/sheet.pdf").data)
     path = tmp_path / "fonts.pdf"
     path.write_bytes(data)
     fonts = subprocess.run(["pdffonts", str(path)], check=True,
@@ -208,7 +217,10 @@ def test_watermark_until_the_links_are_set(db, officer, client, family, english,
     url = f"/households/{family['first']['id']}/sheet.pdf"
     text = pdf_text(client.get(url).data, tmp_path)
     assert "MẪU / SAMPLE" in text
-    assert "ihanoi-android.example" in text  # obvious sample links, never guessed ones
+    # Obvious sample links, never guessed ones (wrapped to the code's width, maybe at a
+    # hyphen, which pdftotext drops and pdfium marks).
+    lines = sum(pdfcheck.page_lines(client.get(url).data), [])
+    assert "ihanoi-android.example/mau-sample" in "".join(lines).replace("\ufffe", "-")
     preview = client.get(url + "?format=html").text
     assert "The links are not set: these sheets are samples." in preview
     configure(db)
@@ -238,22 +250,83 @@ def test_checklist_is_pre_ticked_from_the_registry(db, officer, client, family, 
     assert rows == {"Hùng": [1, 1, 0, 0], "Mai": [1, 0, 0, 0]}
 
 
-def test_large_print_body_is_at_least_18_pt(db, officer, client, family, english, tmp_path):
+@pytest.mark.parametrize("lang", ["en", "vi"])
+def test_large_print_every_text_is_at_least_18_pt(db, officer, client, family, tmp_path, lang):
+    """Large print keeps its promise everywhere: checklist headers, the links under the
+    codes and the household code's caption too, not only the body."""
     configure(db)
+    with client.session_transaction() as session:
+        session["lang"] = lang
     resp = client.get(f"/households/{family['first']['id']}/sheet.pdf?layout=large")
     assert resp.status_code == 200
     runs = text_sizes(resp.data)
-    body = [size for size, text in runs
-            if text.startswith(("Scan the code", "Open iHanoi", "In iHanoi", "Follow the"))]
-    assert body and min(body) >= 18, runs
+    small = [(size, text) for size, text in runs if size < 18]
+    assert not small, small
+    link = [size for size, text in runs if "zalo.me" in text]
+    header = [size for size, text in runs if text in ("Name", "Tên")]
+    assert link and header  # what is measured is really there
     names = [size for size, text in runs if "Hùng" in text]
     assert names and min(names) >= 18
     # The normal sheet's body is 14 pt or more.
     normal = text_sizes(client.get(f"/households/{family['first']['id']}/sheet.pdf").data)
-    assert min(size for size, text in normal if text.startswith("Scan the code")) >= 14
+    assert min(size for size, text in normal
+               if text.startswith(("Scan the code", "Quét mã"))) >= 14
     # Every step's code still scans in large print.
     payloads = sum(qr_payloads(resp.data, tmp_path), [])
     assert LINKS["zalo_oa_url"] in payloads and household_url(family["first"]) in payloads
+
+
+def test_page_layout_links_are_at_least_10_pt(db, officer, client, family, english):
+    configure(db)
+    runs = text_sizes(client.get(f"/households/{family['first']['id']}/sheet.pdf").data)
+    links = [(size, text) for size, text in runs
+             if any(host in text for host in ("play.google", "apps.apple", "vneid.gov",
+                                              "hanoi.gov", "zalo.me", "3499917"))]
+    assert len(links) >= 5, runs
+    assert min(size for size, _ in links) >= 10, links
+
+
+STEP_3 = {"en": ("Declare your licence and vehicles",
+                 "In iHanoi, declare your driving licence and your vehicles, and check "
+                 "that everything is right.")}
+
+
+@pytest.mark.parametrize("layout", ["page", "large", "cards"])
+@pytest.mark.parametrize("lang", ["en", "vi"])
+def test_no_word_of_step_3_is_broken_across_lines(app, db, officer, client, family, tmp_path,
+                                                   layout, lang):
+    """Step 3's title, text and guide link wrap between words (a link after a slash),
+    never inside one, and nothing is hyphenated."""
+    from flask_babel import force_locale, gettext
+    configure(db)
+    with client.session_transaction() as session:
+        session["lang"] = lang
+    with app.test_request_context(), force_locale(lang):
+        title, text = (gettext(msgid) for msgid in STEP_3["en"])
+    url = (f"/groups/{family['group']['id']}/sheets.pdf?layout=cards" if layout == "cards"
+           else f"/households/{family['first']['id']}/sheet.pdf?layout={layout}")
+    lines = [line for page in pdfcheck.page_lines(checked(client.get(url).data))
+             for line in page]
+    assert not [line for line in lines if "\ufffe" in line or line.endswith("-")], lines
+    words = {word for line in lines for word in line.split()}
+    expected = title.split() + ([] if layout == "cards" else text.split())
+    broken = [word for word in expected if word not in words]
+    assert not broken, (broken, lines)
+    # The guide link: whole, or cut after its slash.
+    pieces = [word for word in words if "guide" in word or "hanoi.gov" in word]
+    assert pieces and all(p in ("hanoi.gov.vn/test-guide", "hanoi.gov.vn/", "test-guide")
+                          for p in pieces), pieces
+
+
+@pytest.mark.parametrize("layout,widest", [("page", 12), ("large", 25)])
+def test_no_empty_band_across_a_sheet(db, officer, client, family, english, layout, widest):
+    """A household with one adult still fills its sheet: the checklist's blank rows take
+    the fixed block (page); large print flows step after step (no fixed half pages)."""
+    configure(db, public_url="http://192.168.1.20:5000")
+    data = client.get(f"/households/{family['second']['id']}/sheet.pdf?layout={layout}").data
+    for number, image in enumerate(pdfcheck.assert_valid_pdf(data, dpi=100), 1):
+        band = pdfcheck.widest_blank_band(image, dpi=100)
+        assert band < widest, f"page {number}: a blank band of {band:.0f} mm"
 
 
 def test_household_sheet_404_for_other_ward_unknown_or_bad_layout(officer, client, family):
@@ -323,8 +396,26 @@ def test_cards_have_four_per_page_and_no_household_data(db, officer, client, fam
             assert private not in text
     for page in qr_payloads(resp.data, tmp_path):
         assert page == sorted([LINKS["ihanoi_android_url"], LINKS["ihanoi_ios_url"],
-                               LINKS["vneid_url"], LINKS["zalo_oa_url"]] * 4)
+                               LINKS["vneid_url"], LINKS["declare_guide_url"],
+                               LINKS["zalo_oa_url"]] * 4)
     assert not audit.entries(db, action="sheets_printed")  # no household data printed
+
+
+def test_cards_keep_the_declaration_step_with_its_code(db, officer, client, family, english,
+                                                       tmp_path):
+    """Every card lists step 3 and carries the declaration guide's code and link."""
+    configure(db)
+    data = client.get(f"/groups/{family['group']['id']}/sheets.pdf?layout=cards").data
+    text = " ".join(pdf_text(data, tmp_path).split())
+    assert text.count("Declare your licence and vehicles") == 4
+    assert text.count("3 · Guide") == 4
+    assert "".join(text.split()).count("hanoi.gov.vn/test-guide") == 4
+    # Without a guide link, the step is still listed (done in the app), with no code.
+    configure(db, declare_guide_url="")
+    data = client.get(f"/groups/{family['group']['id']}/sheets.pdf?layout=cards").data
+    text = " ".join(pdf_text(data, tmp_path).split())
+    assert text.count("Declare your licence and vehicles") == 4 and "3 · Guide" not in text
+    assert LINKS["declare_guide_url"] not in sum(qr_payloads(data, tmp_path), [])
 
 
 def test_group_preview_is_the_same_sheet_in_html(db, officer, client, family, english):
@@ -422,6 +513,33 @@ def test_batch_in_parallel_parts_joins_in_order(app, db, family, tmp_path):
     references = dict(db.execute("SELECT reference, id FROM households").fetchall())
     assert [references[url.rsplit("/", 1)[1]] for url in homes] == ids
     assert not list(tmp_path.glob("wardkit-sheets-*")), "temporary parts are removed"
+
+
+def test_stamped_pages_are_sound_pdf_for_every_reader(tmp_path):
+    """The base layer stamped under each part's pages: each page's content streams stay
+    indirect objects (a direct one made pdfium — Chrome's viewer — draw the page blank and
+    qpdf drop it), and pdfium draws both layers and reads the part's code."""
+    import pikepdf
+    from wardkit.sheets import pdf, qr
+
+    base, part = tmp_path / "base.pdf", tmp_path / "part.pdf"
+    bar = '<div style="height:30mm;background:#000"></div>'  # ink on every page
+    pdf.render(f'<p style="font-size:30pt">BASE LAYER</p>{bar}', str(base))
+    pdf.render(f'<p style="margin-top:80mm;font-size:30pt">PART ONE</p>{bar}'
+               f'<img style="width:40mm" src="{qr.png_data_uri("https://wardkit.test/r/x")}">'
+               f'<p style="break-before:page;font-size:30pt">PART TWO</p>{bar}', str(part))
+    target = tmp_path / "joined.pdf"
+    assert pdf.join([(str(part), True), (str(part), False)], str(target),
+                    base=str(base)) == 4
+    with pikepdf.open(target) as document:
+        for page in document.pages[:2]:
+            contents = page.obj["/Contents"]
+            assert isinstance(contents, pikepdf.Array) and len(contents) == 2
+            assert all(stream.is_indirect for stream in contents)
+    images = pdfcheck.assert_valid_pdf(target)
+    assert pdfcheck.qr_codes(images)[0] == ["https://wardkit.test/r/x"]
+    pages = [" ".join(lines) for lines in pdfcheck.page_lines(target)]
+    assert pages == ["BASE LAYER PART ONE", "BASE LAYER PART TWO", "PART ONE", "PART TWO"]
 
 
 # --- /r/<reference> -------------------------------------------------------------------------
