@@ -489,6 +489,19 @@ def test_a_cyrillic_letter_is_shown_on_the_preview_in_vietnamese(client, db, aut
     assert 'id="count-errors">1<' in r.text and count(db) == 0
 
 
+def test_cells_quoted_in_row_errors_are_escaped_on_the_preview(client, db, auth, officer,
+                                                                 group7):
+    rows = [person(gender="<script>alert(1)</script>"),
+            person("Trần Thị Lan", "15/08/1960", "Nữ", "", "", relation="<img src=x>"),
+            person("Lê Văn Tám", "01/01/1980", "Nam", "", "", group="<b>7</b>"),
+            person("Lê <i>Văn</i> Chín", "01/01/1981", "Nam", "", "")]
+    r = upload(auth, csv_bytes(rows))
+    assert r.status_code == 200 and 'id="count-errors">4<' in r.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in r.text
+    for markup in ("<script>alert", "<img src=x>", "<b>7", "<i>Văn"):
+        assert markup not in r.text
+
+
 def test_same_cccd_twice_in_the_file_names_the_first_row(db, group7):
     rows = [*FAMILY, person("Nguyễn Văn Hưng", dob="02/04/1958", address="Số 40, Âu Cơ")]
     plan = plan_for(db, csv_bytes(rows))
