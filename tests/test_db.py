@@ -142,7 +142,7 @@ def test_wards_reference_data(db):
     tay_ho = db.execute("SELECT name, kind, data_version FROM wards WHERE code = '00103'").fetchone()
     assert tay_ho[0] == "Phường Tây Hồ" and tay_ho[1] == "phuong"
     assert "2026.9.0" in tay_ho[2]
-    # Codes that changed between data lines keep both (DOMAIN.md §6.2).
+    # Codes that changed between data lines keep both (docs/DOMAIN-RULES.md#wards).
     assert db.execute("SELECT name, code_2025_10 FROM wards WHERE code = '00226'").fetchone() \
         == ("Phường Văn Miếu - Quốc Tử Giám", "00196")
 

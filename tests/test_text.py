@@ -165,7 +165,7 @@ def test_sort_key_orders_the_domain_example(shuffled):
 
 
 def test_plain_sorting_gets_the_domain_example_wrong():
-    """The reason sort_key exists (DOMAIN.md §7.2)."""
+    """The reason sort_key exists (docs/DOMAIN-RULES.md#sorting-and-search)."""
     assert sorted(["Zung", "Ánh", "Đặng", "Trần"]) == ["Trần", "Zung", "Ánh", "Đặng"]
     assert sorted(["Zung", "Ánh", "Đặng", "Trần"], key=sort_key) == [
         "Ánh", "Đặng", "Trần", "Zung"]

@@ -1,4 +1,4 @@
-"""wardkit.validators: CCCD, phone, date of birth and name checks (DOMAIN.md §1, §5, §7)."""
+"""wardkit.validators: CCCD, phone, date of birth and name checks (docs/DOMAIN-RULES.md#citizen-id, #phones, #names)."""
 import re
 import unicodedata
 from datetime import date, timedelta

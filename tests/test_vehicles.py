@@ -1,5 +1,5 @@
 """wardkit.vehicles: plates, chassis/engine numbers, licence numbers and licence classes
-(DOMAIN.md §2, §3, §4)."""
+(docs/DOMAIN-RULES.md#plates, #licences, #vehicle-fields)."""
 import re
 from datetime import date
 
@@ -50,7 +50,7 @@ def without_plate(value):
 
 
 # --------------------------------------------------------------------------------------------
-# Plates: the DOMAIN.md §2.4 vectors
+# Plates: the forms in docs/DOMAIN-RULES.md#plates
 
 @pytest.mark.parametrize("raw, compact, display, series, number, kind, legacy", [
     ("29-HA 002.33", "29HA00233", "29-HA 002.33", "HA", "00233", "motorcycle", False),

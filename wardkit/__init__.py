@@ -17,7 +17,7 @@ from . import errors, security
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 HTMX_FILE = "htmx-2.0.11.min.js"
 
-# htmx settings that keep it inside the strict CSP (SECURITY.md §4) and let 422 responses
+# htmx settings that keep it inside the strict CSP (docs/ARCHITECTURE.md#csrf-and-csp) and let 422 responses
 # (forms with errors) swap like 200s.
 HTMX_CONFIG = {
     "allowEval": False,
@@ -127,7 +127,7 @@ def _init_login(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(token):
-        # The cookie holds a session token; the server-side record decides (SECURITY.md §2).
+        # The cookie holds a session token; the server-side record decides (docs/ARCHITECTURE.md#sessions).
         return security.load_session(dbmod.get_db(), token)
 
 

@@ -44,7 +44,7 @@ COMPRESS_MIN_SIZE = 500
 COMPRESS_LEVEL = 6  # gzip: most of the gain of 9 at a fraction of the CPU
 COMPRESS_BR_LEVEL = 4
 
-# Sessions (SECURITY.md §2): idle and absolute limits, in seconds.
+# Sessions (docs/ARCHITECTURE.md#sessions): idle and absolute limits, in seconds.
 SESSION_IDLE_SECONDS = 30 * 60
 KIOSK_IDLE_SECONDS = 2 * 60
 SESSION_ABSOLUTE_SECONDS = 12 * 60 * 60
@@ -61,7 +61,7 @@ PASSWORD_HASH_METHOD = "scrypt:32768:8:1"
 PASSWORD_MIN_LENGTH = 8
 PASSWORD_MAX_LENGTH = 256
 
-# Request limits (SECURITY.md §5): uploads up to 20 MB; oversized answers 413.
+# Request limits (docs/ARCHITECTURE.md#bad-input): uploads up to 20 MB; oversized answers 413.
 MAX_CONTENT_LENGTH = 20 * 1024 * 1024
 MAX_FORM_PARTS = 1000
 

@@ -19,7 +19,7 @@ except ImportError:  # pragma: no cover - requirements.txt always installs it
 MIGRATIONS_FILE = pathlib.Path(__file__).resolve().parent.parent / "migrations" / "migrations.py"
 
 # SQLite 3.7.0-3.51.2 can corrupt a WAL database when connections race on a WAL reset;
-# fixed in 3.51.3 and backported to 3.44.6 and 3.50.7 (SECURITY.md §1).
+# fixed in 3.51.3 and backported to 3.44.6 and 3.50.7 (docs/ARCHITECTURE.md#durability).
 MIN_SQLITE = (3, 51, 3)
 FIXED_BACKPORTS = {(3, 44): 6, (3, 50): 7}
 
@@ -221,7 +221,7 @@ def write(db: Database | None = None):
     """Run the block in one `BEGIN IMMEDIATE` transaction; yield the Database.
 
     IMMEDIATE takes the write lock up front, so a read-then-write transaction waits on
-    busy_timeout instead of failing at once with "database is locked" (SECURITY.md §1).
+    busy_timeout instead of failing at once with "database is locked" (docs/ARCHITECTURE.md#durability).
     Commits when the block ends, rolls back if it raises. Nested calls become part of the
     outer transaction (sqlite-utils calls inside nest as savepoints).
     """

@@ -1,4 +1,4 @@
-"""What must hold on every request (SECURITY.md): server-side sessions, deny-by-default
+"""What must hold on every request (docs/ARCHITECTURE.md#security): server-side sessions, deny-by-default
 roles, same-origin checks for unsafe methods, login throttling, passwords, and headers."""
 import functools
 import hashlib

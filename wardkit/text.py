@@ -52,7 +52,7 @@ def split_name(full_name: str | None) -> tuple[str, str, str]:
 
     The family name is the first word, the given name the last word and the middle name
     everything in between ('' if nothing). One word gives `('', '', word)`; an empty name
-    gives `('', '', '')`. This is only the usual pattern (DOMAIN.md §7.1): two-syllable given
+    gives `('', '', '')`. This is only the usual pattern (docs/DOMAIN-RULES.md#names): two-syllable given
     names ("Phạm Bình Minh") and double family names ("Hoàng Phủ Ngọc Tường") are split
     wrongly, so keep the full name as printed and let officers edit the parts.
     """

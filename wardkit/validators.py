@@ -3,7 +3,8 @@
 Each `check_*` function returns a `Checked`: the normalised value to store, a hard `error`
 (nothing may be saved) or a list of `warnings` the officer must confirm. Messages are lazy
 (`lazy_gettext`), so they can be built without an app context and are translated when
-rendered. Rules and sources: docs DOMAIN.md §1 (CCCD), §5 (phones), §7 (names).
+rendered. Rules and sources: docs/DOMAIN-RULES.md (#citizen-id,
+#phones, #dates, #names).
 """
 import calendar
 import functools
@@ -58,7 +59,7 @@ def _is_blank(raw) -> bool:
 
 
 # --------------------------------------------------------------------------------------------
-# CCCD / personal identification number (DOMAIN.md §1)
+# CCCD / personal identification number (docs/DOMAIN-RULES.md#citizen-id)
 
 # Appendix 1 of Circular 07/2016/TT-BCA: where the birth was registered (pre-2025 provinces;
 # the 2025 merger did not renumber ID numbers).
@@ -109,7 +110,7 @@ def check_cccd(raw: str | None, *, dob: date | None = None, gender: str | None =
     an error (wrong length, not digits, unknown province code unless `born_abroad`, a birth
     year in the future) or warnings (birth year or sex disagree with `dob` / `gender`).
     `gender` is "male", "female" or None (unknown); anything else raises ValueError.
-    Mismatches are never corrected: the officer checks the card (DOMAIN.md §1.3).
+    Mismatches are never corrected: the officer checks the card (docs/DOMAIN-RULES.md#citizen-id).
     """
     if gender not in (None, "", "male", "female"):
         raise ValueError(f"gender must be 'male', 'female' or None, not {gender!r}")
@@ -159,7 +160,7 @@ def check_cccd(raw: str | None, *, dob: date | None = None, gender: str | None =
 
 
 # --------------------------------------------------------------------------------------------
-# Phone numbers (DOMAIN.md §5)
+# Phone numbers (docs/DOMAIN-RULES.md#phones)
 
 # 11-digit mobile prefixes converted in 2018–2019 (the last 7 digits were kept).
 OLD_MOBILE_PREFIXES: dict[str, str] = {
@@ -188,7 +189,7 @@ def check_phone(raw: str | None) -> Checked:
     Vietnamese number, a mobile or landline with the wrong number of digits, an old 11-digit
     mobile (the message names the converted number), a 1800/1900 hotline, a foreign number.
     A possible number that `phonenumbers` does not know as valid is only a warning: carrier
-    tables lag behind (DOMAIN.md §5.2).
+    tables lag behind (docs/DOMAIN-RULES.md#phones).
     """
     if _is_blank(raw):
         return Checked()

@@ -1,5 +1,6 @@
 """Vehicle and driver's-licence checks: plates, chassis and engine numbers, licence numbers
-and licence classes (DOMAIN.md §2 plates, §3 licences, §4 registration data).
+and licence classes (docs/DOMAIN-RULES.md#plates, #licences,
+#vehicle-fields).
 
 Pure domain layer for issue 4 (assisted data declarations): no database, no request. Like
 `wardkit.validators`, each `check_*` function returns a `Checked`: the normalised value to
@@ -53,15 +54,15 @@ def _unknown_vehicle_type() -> Checked:
 
 
 # --------------------------------------------------------------------------------------------
-# Licence plates (DOMAIN.md §2)
+# Licence plates (docs/DOMAIN-RULES.md#plates)
 
-HANOI_PLATE_CODES = frozenset({"29", "30", "31", "32", "33", "40"})   # §2.3
-CENTRAL_PLATE_CODE = "80"   # registered centrally by the MPS Traffic Police Department (§2.3)
+HANOI_PLATE_CODES = frozenset({"29", "30", "31", "32", "33", "40"})   # docs/DOMAIN-RULES.md#plates
+CENTRAL_PLATE_CODE = "80"   # registered centrally by the MPS Traffic Police Department
 S20 = "ABCDEFGHKLMNPSTUVXYZ"   # civil series letters (24/2023 Art. 37(5)); S11 ⊂ S20
 S11 = "ABCDEFGHKLM"            # blue (state) plates: same text, only the colour differs
-NEVER_USED_LETTERS = "IJOQW"   # never civil series letters (§2.2); R is for trailers only
+NEVER_USED_LETTERS = "IJOQW"   # never civil series letters; R is for trailers only
 
-# Plate kinds (the layout family read from the text, never the engine size, §2.5):
+# Plate kinds (the layout family read from the text, never the engine size):
 # "car" (cars, trucks, special series), "motorcycle" (motorbikes, mopeds, electric),
 # "trailer" (R, RM), "foreign" (foreign/diplomatic NG, QT, NN, CV).
 PLATE_KINDS = ("car", "motorcycle", "trailer", "foreign")
@@ -76,8 +77,9 @@ _KIND_LABELS = {
     "trailer": _l("trailer plate"), "foreign": _l("foreign or diplomatic plate"),
 }
 
-# DOMAIN.md §2.4, applied to the compact form after the two-digit local code. A reading is
-# (kind, legacy, pattern); `s` = series, `n` = order number, `c` = foreign country code.
+# The forms of docs/DOMAIN-RULES.md#plates, applied to the compact form after the
+# two-digit local code. A reading is (kind, legacy, pattern); `s` = series, `n` = order
+# number, `c` = foreign country code.
 # Order numbers of all zeros are never issued (000.01–999.99; 0000 / 000 likewise).
 _L = f"[{S20}]"
 _N5 = r"(?!00000)\d{5}"
@@ -143,9 +145,10 @@ def _tokenise_plate(text: str):
 
 
 def _readings(compact: str, res=_PLATE_RES) -> list:
-    """Return every reading of `compact` (local code + rest) allowed by DOMAIN.md §2.4."""
+    """Return every reading of `compact` (local code + rest) that the plate rules allow
+    (docs/DOMAIN-RULES.md#plates)."""
     rest = compact[2:]
-    if re.fullmatch(r"MD[1-9]\d{5}", rest):   # ASCII D for Đ (keyboards, OCR, §2.5)
+    if re.fullmatch(r"MD[1-9]\d{5}", rest):   # ASCII D for Đ (keyboards, OCR)
         rest = "MĐ" + rest[2:]
     found = []
     for kind, legacy, regex in res:
@@ -195,8 +198,8 @@ def check_plate(raw: str | None, *, vehicle_type: str | None = None,
     `kind` ("car", "motorcycle", "trailer" or "foreign": the plate layout, never the engine
     size) and `legacy` (True for 3/4-digit plates, still legal).
 
-    Accepts the forms of DOMAIN.md §2.4. Errors: characters other than letters, digits,
-    spaces, dots and dashes; no two-digit local code or one below 11 (00 is never issued);
+    Accepts the forms of docs/DOMAIN-RULES.md#plates. Errors: characters other than
+    letters, digits, spaces, dots and dashes; no two-digit local code or one below 11 (00 is never issued);
     letters never used on plates (I, J, O, Q, W); an all-zero order number (000.00); a
     plate whose layout does not fit `vehicle_type`; a compact form that reads as both a car
     and a motorbike plate (29B11234, 29LD12345) when neither `vehicle_type` nor the typed
@@ -322,7 +325,7 @@ def _explain_bad_plate(compact: str):
 
 
 # --------------------------------------------------------------------------------------------
-# Chassis (VIN / frame) and engine numbers (DOMAIN.md §4.3)
+# Chassis (VIN / frame) and engine numbers (docs/DOMAIN-RULES.md#vehicle-fields)
 
 VIN_LENGTH = 17
 FRAME_MIN, FRAME_MAX = 5, 25
@@ -446,7 +449,7 @@ def check_engine_no(raw: str | None) -> Checked:
 
 
 # --------------------------------------------------------------------------------------------
-# Driver's licence number (DOMAIN.md §3.4)
+# Driver's licence number (docs/DOMAIN-RULES.md#licence-numbers)
 
 LICENCE_NUMBER_LENGTH = 12
 PAPER_MIN, PAPER_MAX = 6, 20
@@ -496,7 +499,7 @@ def check_licence_number(raw: str | None, *, paper: bool = False) -> Checked:
 
 
 # --------------------------------------------------------------------------------------------
-# Licence classes (DOMAIN.md §3.1–§3.3)
+# Licence classes (docs/DOMAIN-RULES.md#licence-classes)
 
 # Law 36/2024/QH15: classes printed on licences issued from this date (earlier: old table).
 LAW_2024_EFFECTIVE = date(2025, 1, 1)
@@ -505,7 +508,7 @@ NEW_CLASSES = ("A1", "A", "B1", "B", "C1", "C", "D1", "D2", "D",
 OLD_CLASSES = ("A1", "A2", "A3", "A4", "B1", "B2", "C", "D", "E", "FB2", "FC", "FD", "FE")
 OLD_B1_AUTOMATIC = "B1 số tự động"   # the old B1 for automatic cars (printed label)
 
-# §3.3: old class -> (new class or None, restriction note or None).
+# Old class (docs/DOMAIN-RULES.md#licence-classes) -> (new class or None, restriction note or None).
 OLD_TO_NEW = {
     "A1": ("A", _l("A (<175 cm³ or <14 kW)")),
     "A2": ("A", None),
@@ -518,7 +521,7 @@ OLD_TO_NEW = {
     "C": ("C", _l("C plus a machinery certificate (>3,500 kg)")),
     "D": ("D2", _l("D2 plus a certificate")),
     "E": ("D", _l("D plus a certificate")),
-    # DOMAIN.md: "mapped to the E-suffixed classes (text truncated ⚠️)". Inferred from the
+    # The F classes map to E-suffixed classes; the exact rows are inferred from the
     # base classes (B2→B, C→C, D→D2, E→D); check the exchanged card.
     "FB2": ("BE", _l("BE (F-class mapping unconfirmed)")),
     "FC": ("CE", _l("CE (F-class mapping unconfirmed)")),
@@ -534,7 +537,7 @@ NEW_VALIDITY_YEARS = {"A1": None, "A": None, "B1": None, "B": 10, "C1": 10,
 MIN_AGE = {**dict.fromkeys(("A1", "A", "B1", "B", "C1"), 18), **dict.fromkeys(("C", "BE"), 21),
            **dict.fromkeys(("D1", "D2", "C1E", "CE"), 24),
            **dict.fromkeys(("D", "D1E", "D2E", "DE"), 27)}
-# §3.2: old validity in years (None: no expiry); old B1 is special (until age 55/60).
+# Old validity in years (None: no expiry); old B1 is special (until age 55/60).
 OLD_VALIDITY_YEARS = {"A1": None, "A2": None, "A3": None, "A4": 10, "B2": 10,
                       **{c: 5 for c in ("C", "D", "E", "FB2", "FC", "FD", "FE")}}
 
@@ -578,7 +581,7 @@ def _classify(printed: str, issued_on: date) -> dict:
         raise _ClassError("unknown", code)
     if code not in NEW_CLASSES:
         raise _ClassError("old_after" if code in OLD_CLASSES else "unknown", code)
-    # Not in DOMAIN.md: a new B printed "automatic" keeps that restriction as a note.
+    # WardKit's choice (docs/DOMAIN-RULES.md#licence-classes): a new B printed "automatic" keeps that restriction as a note.
     return {"licence_class": code + (" automatic" if automatic else ""), "new_class": code,
             "note": _l("B (automatic only)") if automatic else None, "old_table": False}
 
@@ -586,7 +589,7 @@ def _classify(printed: str, issued_on: date) -> dict:
 def map_licence_class(printed: str, issued_on: date) -> dict:
     """Return `{"new_class": ..., "note": ...}` for a class as printed on a licence.
 
-    The issue date decides which table applies (DOMAIN.md §3.3): before 1 Jan 2025 the
+    The issue date decides which table applies (docs/DOMAIN-RULES.md#licence-classes): before 1 Jan 2025 the
     printed class must be an old one (OLD_CLASSES, or B1 "số tự động"/automatic) and is
     mapped to its new equivalent with a restriction note (old B2 -> B, old A1 -> A
     "A (<175 cm³ or <14 kW)", old A4 -> new_class None). From 1 Jan 2025 it must be one of
@@ -626,7 +629,7 @@ def _age(born: date, on: date) -> int:
 
 
 def _old_expiry(label: str, issued_on: date, dob, gender) -> tuple[date | None, bool]:
-    """Return (expiry, known) under the old rules (§3.2)."""
+    """Return (expiry, known) under the old rules."""
     if label in ("B1", OLD_B1_AUTOMATIC):
         if dob is None or gender not in ("male", "female"):
             return None, False
@@ -669,7 +672,7 @@ def parse_date(value) -> tuple[date | None, bool]:
 def check_licence(printed_class: str | None, issued_on: date | str | None,
                   expires_on: date | str | None = None, *, dob: date | None = None,
                   gender: str | None = None, today: date | None = None) -> Checked:
-    """Check a driver's licence's class and dates (DOMAIN.md §3).
+    """Check a driver's licence's class and dates (docs/DOMAIN-RULES.md#licences).
 
     Dates are `date`s or strings (dd/mm/yyyy or yyyy-mm-dd). Returns a dict value:
     `licence_class` (as printed, normalised: "B2", "B1 số tự động"), `licence_class_new`

@@ -207,7 +207,7 @@ def _edit_lan(page, db_path, lan_id):
 
     dob.fill("15/08/1991")
     card.locator("button.primary").click()
-    # Her CCCD says 1990 (digits 5-6), so 1991 is a warning to confirm (DOMAIN.md §1.3),
+    # Her CCCD says 1990 (digits 5-6), so 1991 is a warning to confirm (docs/DOMAIN-RULES.md#citizen-id),
     # not an error: the officer checks the card, ticks the box and saves.
     confirm = page.locator(f"#edit-{lan_id}-confirm_warnings")
     expect(card.locator(".alert-warn")).to_be_visible()

@@ -4,7 +4,7 @@ the view audits each export.
 
 Headers and value labels are Vietnamese whatever the interface language: the file goes to
 the traffic police. Every text cell that a spreadsheet could read as a formula (starting
-with = + - @, a tab or a carriage return) gets a leading apostrophe (SECURITY.md §5), and
+with = + - @, a tab or a carriage return) gets a leading apostrophe (docs/ARCHITECTURE.md#bad-input), and
 XLSX cells are written as text, never as formulas or numbers (CCCD and licence numbers
 keep their leading zeros).
 """

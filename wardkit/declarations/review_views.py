@@ -3,7 +3,7 @@
 the traffic police (`GET /declarations/export.xlsx|.csv`).
 
 Filters travel in the query string: ids and enumerations only, never personal data
-(SECURITY.md §6), each checked against an allow-list (unknown values are ignored).
+(docs/ARCHITECTURE.md#personal-data), each checked against an allow-list (unknown values are ignored).
 """
 from flask import (Blueprint, Response, abort, flash, redirect, render_template, request,
                    url_for)

@@ -18,7 +18,7 @@ from .workflow import EDITABLE, KINDS, DeclarationError
 
 bp = Blueprint("declarations", __name__, url_prefix="/declarations")
 
-# People's data, entered by accountable staff (the kiosk comes later, SECURITY.md §3).
+# People's data, entered by accountable staff (the kiosk comes later, docs/ARCHITECTURE.md#access-control).
 FIELD_ROLES = ("admin", "leader", "officer")
 TARGET = "declaration"
 

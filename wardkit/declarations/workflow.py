@@ -82,7 +82,7 @@ def missing_for_record(declaration: dict) -> list[str]:
     """Return the field names that must be filled before the declaration leaves draft
     (empty when complete).
 
-    A lawful basis always (silence is not consent, DOMAIN.md §8.3), and under consent how it
+    A lawful basis always (silence is not consent, docs/DOMAIN-RULES.md#lawful-basis-and-consent), and under consent how it
     was given. Licence: number, class as printed, issue date. Vehicle: type, plate or chassis
     number (an unplated or lost-plate vehicle is known by its chassis; when both are empty
     both names are returned), and the campaign situation.

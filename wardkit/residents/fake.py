@@ -3,7 +3,7 @@
 Standard library only, no network and no data files: every word list is below. The same
 `random.Random` state (and the same `groups` and `today`) always yields the same output.
 
-Realism (see docs in DOMAIN.md §1, §5, §7.1):
+Realism (see docs/DOMAIN-RULES.md#citizen-id, #phones, #names):
 
 - family names follow the classic national frequencies, northern spellings (Hoàng, Vũ);
   children take the father's family name, spouses keep their own;
@@ -49,7 +49,7 @@ def _pick(rng, table):
     return items[bisect(cum, rng.random() * total)]
 
 
-# --- Family names (DOMAIN §7.1; Hoàng/Vũ are the northern forms of Huỳnh/Võ) -------------
+# --- Family names (docs/DOMAIN-RULES.md#names; Hoàng/Vũ are the northern forms of Huỳnh/Võ) ---
 _FAMILY = _weighted([
     ("Nguyễn", 38.0), ("Trần", 11.0), ("Lê", 9.5), ("Phạm", 7.1), ("Hoàng", 5.1),
     ("Phan", 4.5), ("Vũ", 3.9), ("Đặng", 2.1), ("Bùi", 2.0), ("Đỗ", 1.4), ("Hồ", 1.3),
@@ -86,7 +86,7 @@ _MIDDLE_FEMALE_YOUNG = _weighted([
     ("Hà", 1), ("Quỳnh", 1), ("Hải", 1), ("Tuệ", 1), ("Gia", 1), ("Lan", 1), ("Huyền", 1),
 ])
 
-# --- Given names ---------------------------------------------------------------------------
+# --- Given names --------------------------------------------------------------------------
 _GIVEN_MALE_OLD = _nfc([
     "Hùng", "Hùng", "Dũng", "Dũng", "Thắng", "Lợi", "Chiến", "Bình", "Hòa", "Tân", "Thịnh",
     "Vượng", "Hưng", "Sơn", "Hải", "Long", "Tuấn", "Thành", "Cường", "Quý", "Thanh",
@@ -134,8 +134,8 @@ _GIVEN2_FEMALE = _nfc([
     "Diệu Linh", "Bảo Anh", "Thảo Vy", "Minh Châu", "Ngọc Hân", "Thanh Tâm", "Thu Trang",
 ])
 
-# --- CCCD province prefixes (DOMAIN §1.2, Circular 07/2016 Appendix 1) --------------------
-PROVINCE_CODES = tuple(_VALIDATOR_PROVINCES)  # the 63 of Circular 07/2016 (DOMAIN §1.2)
+# --- CCCD province prefixes (Circular 07/2016 Appendix 1) ---------------------------------
+PROVINCE_CODES = tuple(_VALIDATOR_PROVINCES)  # the 63 of Circular 07/2016
 _PROVINCE_BOOST = {  # where Hanoi's in-migrants were born (northern delta and north-central)
     "034": 30, "036": 30, "038": 30, "040": 28, "030": 22, "033": 22, "035": 20,
     "037": 16, "031": 14, "027": 16, "024": 15, "025": 15, "026": 15, "019": 10,
@@ -147,7 +147,7 @@ _PROVINCE_BOOST = {  # where Hanoi's in-migrants were born (northern delta and n
 _OTHER_PROVINCE = _weighted([(c, _PROVINCE_BOOST.get(c, 0.8)) for c in PROVINCE_CODES
                              if c != "001"])
 
-# --- Phones (DOMAIN §5.1): carrier prefixes, roughly by market share ----------------------
+# --- Phones (docs/DOMAIN-RULES.md#phones): carrier prefixes, roughly by market share ------
 _PHONE_PREFIX = _weighted(
     [(p, 4.0) for p in ("032", "033", "034", "035", "036", "037", "038", "039")]   # Viettel
     + [(p, 7.0) for p in ("086", "096", "097", "098")]                             # Viettel
@@ -158,7 +158,7 @@ _PHONE_PREFIX = _weighted(
     + [(p, 1.5) for p in ("056", "058")]                                           # Vietnamobile
 )
 
-# --- Addresses --------------------------------------------------------------------------
+# --- Addresses ----------------------------------------------------------------------------
 STREETS = tuple(_nfc([  # Tây Hồ and nearby
     "Âu Cơ", "Lạc Long Quân", "Xuân Diệu", "Tô Ngọc Vân", "Đặng Thai Mai", "Nhật Chiêu",
     "Yên Phụ", "Thụy Khuê", "Quảng An", "Trích Sài", "Võng Thị", "Nghi Tàm", "Từ Hoa",

@@ -1,4 +1,4 @@
-"""Household and resident forms. Field names are the column names (DESIGN.md).
+"""Household and resident forms. Field names are the column names (docs/ARCHITECTURE.md#data-model).
 
 `ResidentForm.check()` runs the Vietnamese validators and the duplicate checks, so the
 same rules hold for the inline add, the edit and the new-household form.

@@ -62,7 +62,7 @@ def age(iso: str | None) -> int | None:
     today = clock.today()
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
-# People's data: never for the kiosk or the aggregates-only viewer (SECURITY.md §3).
+# People's data: never for the kiosk or the aggregates-only viewer (docs/ARCHITECTURE.md#access-control).
 REGISTRY_ROLES = ("admin", "leader", "officer")
 
 
