@@ -147,6 +147,21 @@ def test_same_cccd_is_blocked_and_links_to_the_person(client, db, auth, officer,
     assert count_residents(db) == 1
 
 
+def test_a_stored_name_quoted_in_a_message_is_text_not_markup(client, db, auth, officer,
+                                                             home):
+    """A record saved before the name rules (or imported raw) may hold markup; quoted in
+    a translated message it must show as text, never run as HTML."""
+    db.execute("UPDATE residents SET full_name = ? WHERE id = ?",
+               ["<img src=x onerror=alert(1)>", home["head"]["id"]])
+    r = auth.post(f"/households/{home['household']['id']}/residents",
+                  resident_data(full_name="Người Khác", cccd="001 058 123 456", gender="male",
+                                dob="02/04/1958"),
+                  headers={"HX-Target": "resident-new", **HX})
+    assert r.status_code == 422
+    assert "<img src=x" not in r.text
+    assert "&lt;img src=x onerror=alert(1)&gt;" in r.text
+
+
 def test_same_cccd_blocked_even_when_confirmed(client, db, auth, officer, home):
     r = auth.post(f"/households/{home['household']['id']}/residents",
                   resident_data(cccd="001058123456", confirm_warnings="y"),

@@ -5,6 +5,8 @@ import secrets
 
 from flask import Flask, session
 from flask_babel import Babel
+from flask_babel.speaklater import LazyString
+from markupsafe import Markup, escape
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 from htmx_flask import Htmx
@@ -129,6 +131,18 @@ def _init_login(app: Flask) -> None:
     def load_user(token):
         # The cookie holds a session token; the server-side record decides (docs/ARCHITECTURE.md#sessions).
         return security.load_session(dbmod.get_db(), token)
+
+
+def _lazy_html(self) -> Markup:
+    """Return a lazy translation as escaped HTML."""
+    return escape(str(self))
+
+
+# Flask-Babel's lazy strings declare themselves HTML (`__html__` returns the text as is), so
+# Jinja printed them unescaped, `|join` included: a value formatted into one (a stored name
+# quoted in "This CCCD already belongs to %(name)s") reached the page as markup. Our
+# messages hold no markup of their own, so every lazy string is escaped like any text.
+LazyString.__html__ = _lazy_html
 
 
 def _init_templates(app: Flask) -> None:
