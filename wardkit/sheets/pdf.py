@@ -94,8 +94,12 @@ def _render_part(html: str, path: str) -> tuple[str, int]:
     return path, render(html, path)
 
 
-def _pool_initializer() -> None:
-    # Workers load WeasyPrint and the fonts before the first chunk arrives.
+def _pool_initializer(parent_pid: int) -> None:
+    # A worker ends with the server process that started it (a killed server must not
+    # leave renderers behind: see lifeline.py), then loads WeasyPrint and the fonts
+    # before the first chunk arrives.
+    from .lifeline import die_with_parent
+    die_with_parent(parent_pid)
     _engine()
 
 
@@ -226,7 +230,8 @@ def render_batch(chunks, target, *, base_html: str | None = None, workers: int |
         else:
             # spawn, not fork: the server process has threads and open SQLite handles.
             with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
-                                     initializer=_pool_initializer) as pool:
+                                     initializer=_pool_initializer,
+                                     initargs=(os.getpid(),)) as pool:
                 # The base goes first, so the workers start up while this process
                 # prepares the chunks; parts are joined here as they come back, in order,
                 # while the workers render the next ones.
