@@ -74,6 +74,11 @@ IMPORT_DIR = None
 # how many household QR lookups (/r/<reference>) a user may make per minute.
 SHEETS_DIR = None
 SHEETS_WORKERS = None  # falls back to one per core, at most 4
+# WardKit's address on the ward network, e.g. "http://192.168.1.20:5000": what every
+# household QR code opens (<address>/r/<reference>). The settings page's field, when
+# filled, wins. With neither (or a loopback address such as 127.0.0.1), the codes hold
+# the address the page was opened with and every sheet prints marked TEST COPY.
+PUBLIC_URL = None
 SCAN_MAX_PER_MINUTE = 30
 
 # Vietnamese first; English is the second catalogue.

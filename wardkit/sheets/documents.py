@@ -4,11 +4,16 @@ and the HTML of a printable document (whole, or in chunks for a batch PDF).
 The same template (`templates/sheets/document.html`) makes the PDF and the on-screen
 preview; only the stylesheet link differs. Runs in an app context (Jinja, Babel).
 """
+import ipaddress
+import logging
 import math
+from urllib.parse import urlsplit
 
 from flask import render_template
 
 from . import qr
+
+log = logging.getLogger(__name__)
 
 LAYOUTS = ("page", "cards", "large")
 HOUSEHOLD_LAYOUTS = ("page", "large")   # cards carry no household data
@@ -43,6 +48,56 @@ def household_url(base_url: str, reference: str) -> str:
     return f"{base_url.rstrip('/')}/r/{reference}"
 
 
+def is_loopback_url(url: str) -> bool:
+    """Return True when `url`'s host is this computer only (localhost, 127.0.0.0/8, ::1,
+    0.0.0.0): a tablet that scans it opens itself, not WardKit."""
+    try:
+        host = (urlsplit(url).hostname or "").rstrip(".").lower()
+    except ValueError:
+        return False
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_unspecified
+
+
+def qr_base(setting: str | None, configured: str | None, request_root: str) -> tuple[str, bool]:
+    """Return `(base, warn)`: the address household codes hold and whether the sheets
+    must say their codes will not work.
+
+    The ward's setting (settings page) wins, then the server's PUBLIC_URL
+    (WARDKIT_PUBLIC_URL). With neither, the codes hold the address this page was opened
+    with (right if a tablet opened it over the ward network, useless if it was
+    http://127.0.0.1), and `warn` is True either way: nobody has said which address the
+    tablets reach. A loopback address warns wherever it came from."""
+    base = (setting or "").strip() or _http_url(configured)
+    if not base:
+        return request_root, True
+    return base, is_loopback_url(base)
+
+
+def _http_url(value) -> str:
+    """Return `value` when it is an http(s) address with a host, else "" (a mistyped
+    WARDKIT_PUBLIC_URL such as "192.168.1.20:5000" must not be printed as a code that a
+    phone reads as plain text)."""
+    value = str(value or "").strip()
+    try:
+        parts = urlsplit(value)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        ok = False
+    if value and not ok and value not in _reported:
+        _reported.add(value)  # once per process, not on every page that checks it
+        log.warning("PUBLIC_URL %r is not an http(s) address; ignored", value[:100])
+    return value if ok else ""
+
+
+_reported: set[str] = set()
+
+
 def with_codes(households: list[dict], base_url: str) -> list[dict]:
     """Return the households with `qr` (the data URI of their household code) added."""
     return [{**h, "qr": qr.png_data_uri(household_url(base_url, h["reference"]),
@@ -58,18 +113,21 @@ def card_page_count(households: int) -> int:
 
 def document_html(layout: str, *, settings: dict, ward_name: str, group_name: str = "",
                   households: list[dict] = (), card_pages: int = 1, for_pdf: bool = True,
-                  sheet_locale: str = "vi", part: str = "full", **preview) -> str:
+                  sheet_locale: str = "vi", part: str = "full", qr_warning: bool = False,
+                  **preview) -> str:
     """Return the HTML of one printable document in `layout`: a sheet per household
     (`page`, `large`; households from `with_codes`) or `card_pages` pages of cards.
     `part` ("full", "base", "variable") splits a `page` sheet into the layer common to
     every household and each household's own (see `chunks`). `preview` adds the on-screen
-    bar (`back_url`, `pdf_url`, `sheet_count`)."""
+    bar (`back_url`, `pdf_url`, `sheet_count`). `qr_warning` adds the test-copy
+    watermark of sheets whose household codes lead nowhere (see `qr_base`)."""
     if part == "base":
         households = [{"people": []}]
     return render_template(
         "sheets/document.html", layout=layout, settings=settings, ward_name=ward_name,
         group_name=group_name, households=households, card_pages=range(card_pages),
         codes=step_codes(settings), for_pdf=for_pdf, sheet_locale=sheet_locale, part=part,
+        qr_warning=qr_warning,
         back_url=preview.get("back_url"), pdf_url=preview.get("pdf_url"),
         sheet_count=preview.get("sheet_count", len(households) or card_pages))
 

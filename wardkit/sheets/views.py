@@ -55,10 +55,20 @@ def _group_or_404(group_id: str) -> dict:
     return group
 
 
-def _base_url(settings: dict) -> str:
-    """Return the address the household QR codes point to: the configured one, else the
-    address this page was opened with."""
-    return settings.get("public_url") or request.url_root
+def _qr_base(settings: dict) -> tuple[str, bool]:
+    """Return `(base, warn)`: the address the household QR codes point to and whether
+    the sheets must be marked as test copies (see documents.qr_base)."""
+    return documents.qr_base(settings.get("public_url"),
+                             current_app.config.get("PUBLIC_URL"), request.url_root)
+
+
+@bp.app_template_global("sheets_qr_warning")
+def qr_address_warning() -> bool:
+    """Return True when household QR codes printed now would lead nowhere: the signed-in
+    user's ward has no ward-network address and the server none either, or it is a
+    loopback one. For the pages that print and the settings page."""
+    settings = queries.effective_settings(get_db(), current_user.ward_code)
+    return _qr_base(settings)[1]
 
 
 def _locale() -> str:
@@ -95,9 +105,11 @@ def _stream(path, filename: str, *, delete: bool) -> Response:
 def _render_to_temp(layout: str, household_ids: list[str], *, settings: dict,
                     group_name: str) -> str:
     path = jobs.jobs_dir() / f"direct-{os.urandom(12).hex()}.pdf"
+    base_url, qr_warning = _qr_base(settings)
     try:
         jobs.render_group(get_db(), current_user.ward_code, layout, household_ids, str(path),
-                          base_url=_base_url(settings), ward_name=current_user.ward_name,
+                          base_url=base_url, qr_warning=qr_warning,
+                          ward_name=current_user.ward_name,
                           group_name=group_name, sheet_locale=_locale(), settings=settings,
                           workers=current_app.config.get("SHEETS_WORKERS"),
                           tmp_dir=str(jobs.jobs_dir()))
@@ -111,7 +123,7 @@ def _sheet_households(household_ids: list[str], settings: dict) -> list[dict]:
     return documents.with_codes(
         queries.sheet_households(get_db(), current_user.ward_code, household_ids,
                                  today=clock.today()),
-        _base_url(settings))
+        _qr_base(settings)[0])
 
 
 # --- one household -----------------------------------------------------------------------
@@ -134,7 +146,7 @@ def household_sheet(household_id):
         return documents.document_html(
             layout, settings=settings, ward_name=current_user.ward_name,
             group_name=household["group_name"], households=_sheet_households(ids, settings),
-            for_pdf=False, sheet_locale=_locale(),
+            for_pdf=False, sheet_locale=_locale(), qr_warning=_qr_base(settings)[1],
             back_url=url_for("residents.household", household_id=household_id),
             pdf_url=url_for(".household_sheet", household_id=household_id, layout=layout))
     path = _render_to_temp(layout, ids, settings=settings, group_name=household["group_name"])
@@ -184,6 +196,7 @@ def group_sheets(group_id):
         return documents.document_html(
             layout, settings=settings, ward_name=current_user.ward_name,
             group_name=group["name"], for_pdf=False, sheet_locale=_locale(),
+            qr_warning=layout != "cards" and _qr_base(settings)[1],
             back_url=url_for(".group_print", group_id=group_id, layout=layout),
             pdf_url=url_for(".group_sheets", group_id=group_id, layout=layout), **context)
     path = _render_to_temp(layout, ids, settings=settings, group_name=group["name"])
@@ -206,9 +219,10 @@ def start_job(group_id):
     if layout != "cards" and not ids:
         return render_template("sheets/_job.html", token=None, group=group,
                                job={"state": "empty"}, running=False), 422
+    base_url, qr_warning = _qr_base(settings)
     token = jobs.start(group=group, layout=layout, household_ids=ids,
-                       base_url=_base_url(settings), locale=_locale(),
-                       ward_name=current_user.ward_name)
+                       base_url=base_url, qr_warning=qr_warning and layout != "cards",
+                       locale=_locale(), ward_name=current_user.ward_name)
     if layout != "cards":
         _audit_print("sheets_printed", ids, layout=layout, group_id=group["id"])
     return _progress(token, group)
@@ -303,11 +317,12 @@ def settings():
             field: (stored or {}).get(field) or queries.DEFAULTS.get(field, "")
             for field in queries.SETTING_FIELDS})
         return render_template("settings/sheets.html", form=form, effective=effective,
-                               stored=stored)
+                               stored=stored, server_url=current_app.config.get("PUBLIC_URL"))
     form = SettingsForm()
     if not form.validate():
         return render_template("settings/sheets.html", form=form, effective=effective,
-                               stored=stored), 422
+                               stored=stored,
+                               server_url=current_app.config.get("PUBLIC_URL")), 422
     with write(db):
         changed = queries.save_settings(db, current_user.ward_code, form.data,
                                         by=current_user.id)
