@@ -7,6 +7,7 @@ The sheets are rendered in English (`lang=en`) so the assertions do not depend o
 Vietnamese catalogue; names, addresses and the watermark carry the diacritics that prove
 the embedded font extracts correctly.
 """
+import io
 import json
 import os
 import re
@@ -513,6 +514,25 @@ def test_batch_in_parallel_parts_joins_in_order(app, db, family, tmp_path):
     references = dict(db.execute("SELECT reference, id FROM households").fetchall())
     assert [references[url.rsplit("/", 1)[1]] for url in homes] == ids
     assert not list(tmp_path.glob("wardkit-sheets-*")), "temporary parts are removed"
+
+
+def test_a_sheet_drawn_whole_is_one_page_like_a_stamped_one(app, db, family):
+    """The fixed household block holds its seven checklist rows whether the page is
+    stamped or drawn whole (big households, the naive way): nothing runs onto a page 2."""
+    from flask_babel import force_locale
+    from wardkit import clock
+    from wardkit.sheets import documents, pdf
+    configure(db, public_url="http://192.168.1.20:5000")
+    with app.test_request_context(), force_locale("vi"):
+        settings = sheet_queries.effective_settings(db, WARD_A)
+        households = documents.with_codes(sheet_queries.sheet_households(
+            db, WARD_A, [family["first"]["id"]], today=clock.now().date()), "http://x")
+        whole = documents.document_html("page", settings=settings, ward_name="Phường Tây Hồ",
+                                        households=households)
+        base = documents.base_html(settings=settings, ward_name="Phường Tây Hồ",
+                                   group_name="Tổ 7")
+    assert pdf.render(whole, io.BytesIO()) == 1
+    assert pdf.render(base, io.BytesIO()) == 1
 
 
 def test_stamped_pages_are_sound_pdf_for_every_reader(tmp_path):
