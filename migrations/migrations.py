@@ -11,7 +11,7 @@ from sqlite_utils import Migrations
 
 migrations = Migrations("wardkit")
 
-# Which data line the ward codes come from (DOMAIN.md §6.2: codes changed between lines).
+# Which data line the ward codes come from (docs/DOMAIN-RULES.md#wards: codes changed between lines).
 WARDS_DATA_VERSION = "vietnam-provinces 2026.9.0 (2026-09-20)"
 WARDS_CSV = pathlib.Path(__file__).resolve().parent.parent / "wardkit" / "data" / "hanoi_wards.csv"
 
@@ -199,12 +199,12 @@ def m0004_residents(db):
 
 @migrations(name="0005_declarations")
 def m0005_declarations(db):
-    # Assisted licence and vehicle declarations (issue 4; DESIGN.md "declarations").
+    # Assisted licence and vehicle declarations (issue 4; docs/ARCHITECTURE.md#data-model).
     # A draft may be half-filled (saved as the officer types), so the kind-specific fields
     # are nullable; what must be filled before leaving draft is checked by
     # wardkit/declarations/workflow.py, and the schema backs the lawful-basis rule:
     # only drafts (and needs_fix items being corrected) may lack a lawful basis or, under
-    # consent, the way consent was given (DOMAIN.md §8.3: silence is not consent).
+    # consent, the way consent was given (docs/DOMAIN-RULES.md#lawful-basis-and-consent: silence is not consent).
     # vehicle_type mirrors wardkit.vehicles.VEHICLE_TYPES; licence_class is free text
     # (as printed, old or new table), licence_class_new one of the 15 classes of 2024.
     db.executescript(
@@ -388,7 +388,7 @@ def m0007_visits(db):
 @migrations(name="0006_sheet_settings")
 def m0006_sheet_settings(db):
     # What the printed QR sheets link to and whom they name (issue 5): set by the ward's
-    # admin, never guessed (DOMAIN.md §9: the official store links and the Zalo OA id are
+    # admin, never guessed (docs/DOMAIN-RULES.md#onboarding-links: the official store links and the Zalo OA id are
     # not published). Until the links are set, or while they are the demo's sample links
     # (is_sample), every sheet carries a "MẪU / SAMPLE" watermark.
     db.executescript(
@@ -555,3 +555,33 @@ def m0011_search_addresses(db):
     db.conn.executemany(
         """INSERT INTO residents_fts (rowid, name, digits, digits_rev, address)
            VALUES (?, ?, ?, ?, ?)""", entries())
+
+
+@migrations(name="0012_eth_is_d_stroke")
+def m0012_eth_is_d_stroke(db):
+    # Names and addresses typed or imported before issue 9 may hold look-alikes of Đ: "Ð"
+    # (U+00D0, what Đ becomes when a Windows-1258 file is read as Windows-1252) or "Ɖ"
+    # (U+0189), and their lower-case forms. Folded, they stayed "ð"/"ɖ", so neither search
+    # nor the duplicate check found the person. Today's rule maps them to Đ/đ on entry
+    # (docs/DOMAIN-RULES.md#names); this step applies it to what is stored, and rebuilds
+    # the search index as 0011 does when anything changed.
+    def mapped(column):
+        return (f"replace(replace(replace(replace({column}, 'Ð', 'Đ'), 'ð', 'đ'), "
+                f"'Ɖ', 'Đ'), 'ɖ', 'đ')")
+
+    def folded(column):
+        return f"replace(replace({column}, 'ð', 'd'), 'ɖ', 'd')"
+
+    now = ("strftime('%Y-%m-%dT%H:%M:%S', 'now') || '.' || "
+           "substr(strftime('%f', 'now'), 4) || '000Z'")
+    changed = db.execute(
+        f"""UPDATE residents SET full_name = {mapped('full_name')},
+                   name_folded = {folded('name_folded')}, updated_at = {now}
+            WHERE full_name GLOB '*[ÐðƉɖ]*'""").rowcount
+    changed += db.execute(
+        f"""UPDATE households SET lane = {mapped('lane')}, street = {mapped('street')},
+                   address = {mapped('address')},
+                   address_folded = {folded('address_folded')}, updated_at = {now}
+            WHERE address GLOB '*[ÐðƉɖ]*'""").rowcount
+    if changed:
+        m0011_search_addresses(db)

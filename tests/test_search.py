@@ -192,3 +192,30 @@ def test_results_show_the_household_address(client, db, auth, officer, hong_ha):
     assert r.status_code == 200
     assert r.text.index("Số 81, Hồng Hà") < r.text.index("Số 81, Hồng Mai")
     assert "Số 810" not in r.text and "Số 181" not in r.text
+
+
+def test_migration_maps_stored_eth_to_d_stroke_and_finds_the_person(db, group):
+    """0012: a name and an address stored with Ð (a Windows-1258 file read as 1252)
+    before the rule become Đ, and search finds them by "đ…" and by "d…"."""
+    household = at(db, group, "12", "Đội Cấn", "Đặng Văn Hùng")
+    with write(db):  # as they were stored before issue 9: look-alikes, folded to "ð"
+        db.execute("""UPDATE residents SET full_name = 'Ðặng Văn Hùng',
+                      name_folded = 'ðang van hung' WHERE household_id = ?""",
+                   [household["id"]])
+        db.execute("""UPDATE households SET street = 'Ðội Cấn', address = 'Số 12, Ðội Cấn',
+                      address_folded = 'so 12, ðoi can' WHERE id = ?""", [household["id"]])
+    spec = importlib.util.spec_from_file_location("migrations_under_test", MIGRATIONS_FILE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    with write(db):
+        module.m0011_search_addresses(db)  # the index as it was, from those values
+    assert queries.search(db, WARD_A, "dang van hung")[0] == []
+    with write(db):
+        module.m0012_eth_is_d_stroke(db)
+    row = db.execute("""SELECT r.full_name, r.name_folded, h.street, h.address, h.address_folded
+                        FROM residents r JOIN households h ON h.id = r.household_id
+                        WHERE h.id = ?""", [household["id"]]).fetchone()
+    assert tuple(row) == ("Đặng Văn Hùng", "dang van hung", "Đội Cấn", "Số 12, Đội Cấn",
+                          "so 12, doi can")
+    for q in ("đặng văn hùng", "dang van hung", "12 doi can"):
+        assert [r["full_name"] for r in queries.search(db, WARD_A, q)[0]] == ["Đặng Văn Hùng"]

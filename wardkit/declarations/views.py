@@ -64,7 +64,7 @@ def new(resident_id):
 
 @bp.record_once
 def _register_new(state):
-    # Under the resident, outside the blueprint's /declarations prefix (DESIGN.md routes).
+    # Under the resident, outside the blueprint's /declarations prefix.
     state.app.add_url_rule("/residents/<resident_id>/declarations/new", "declarations.new",
                            new, methods=["POST"])
 

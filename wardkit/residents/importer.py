@@ -44,7 +44,7 @@ from ..text import clean_line, fold
 from ..validators import typed_input_message   # what a cell said, escaped on the page
 from . import queries, rules
 
-MAX_BYTES = 20 * 1024 * 1024        # same as MAX_CONTENT_LENGTH (SECURITY.md §5)
+MAX_BYTES = 20 * 1024 * 1024        # same as MAX_CONTENT_LENGTH (docs/ARCHITECTURE.md#bad-input)
 MAX_ROWS = 200_000                  # data rows per file
 MAX_XLSX_UNCOMPRESSED = 400 * 1024 * 1024   # a zip bomb is refused before parsing
 HEADER_SCAN_ROWS = 10               # title rows allowed above the header row

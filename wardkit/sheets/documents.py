@@ -44,7 +44,7 @@ def step_codes(settings: dict) -> dict:
 
 def household_url(base_url: str, reference: str) -> str:
     """Return what a household's QR code holds: `<base>/r/<reference>`, the opaque token
-    only (SECURITY.md §6)."""
+    only (docs/ARCHITECTURE.md#personal-data)."""
     return f"{base_url.rstrip('/')}/r/{reference}"
 
 
