@@ -2,17 +2,19 @@
 server left in the folder, it deletes what is old and never fails the request that runs
 it."""
 import os
-import time
+import pathlib
+import tempfile
 
 import pytest
 
-from wardkit.files import sweep_tokens
+from wardkit.files import file_clock, sweep_tokens
 
 TTL = 30 * 60
 
 
 def _age(path, seconds):
-    then = time.time() - seconds
+    # The clock is read outside the swept folder: its probe file would freshen a folder.
+    then = file_clock(pathlib.Path(tempfile.gettempdir())) - seconds
     os.utime(path, (then, then), follow_symlinks=False)
 
 

@@ -5,6 +5,7 @@ import csv
 import io
 import json
 import os
+import pathlib
 import time
 import unicodedata
 from datetime import date, datetime
@@ -15,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from wardkit import audit, clock, create_app
+from wardkit.files import file_clock
 from wardkit.residents import fake, importer, queries
 from tests.conftest import TEST_CONFIG
 from tests.factories import (WARD_A, WARD_B, make_group, make_household, make_resident,
@@ -714,8 +716,9 @@ def test_uploads_older_than_an_hour_are_swept(client, db, auth, officer, group7,
     from wardkit.residents import import_views
     token = token_of(upload(auth, csv_bytes(FAMILY)).text)
     with app.app_context():
-        assert import_views.sweep(time.time() + 30 * 60) == 0
-        assert import_views.sweep(time.time() + 61 * 60) == 2     # .upload and .json
+        now = file_clock(pathlib.Path(app.config["IMPORT_DIR"]))
+        assert import_views.sweep(now + 30 * 60) == 0
+        assert import_views.sweep(now + 61 * 60) == 2     # .upload and .json
     assert stored_files(app) == []
     r = auth.post("/import/confirm", {"token": token})
     assert r.status_code == 404 and 'id="import-error"' in r.text

@@ -21,6 +21,7 @@ import pytest
 from pypdf import PdfReader
 
 from tests.conftest import csrf_from
+from wardkit.files import file_clock
 from tests.factories import PASSWORD, make_group, make_household, make_resident, make_user
 from tests.test_sheets import LINKS, configure
 from wardkit.db import apply_migrations, connect
@@ -189,12 +190,12 @@ def test_killed_server_mid_batch_leaves_no_workers_and_no_broken_batches(tmp_pat
         assert 'id="sheets-stage"' not in page
 
         # Half an hour later the sweep meets the leftover folder: the next batch works.
-        old = time.time() - 31 * 60
+        old = file_clock(sheets_dir) - 31 * 60
         for path in sheets_dir.rglob("*"):
             os.utime(path, (old, old))
         token2 = second.start_batch(groups["small"])
         assert not list(p for p in sheets_dir.glob("wardkit-sheets-*")
-                        if p.stat().st_mtime < time.time() - 60)
+                        if p.stat().st_mtime < file_clock(sheets_dir) - 60)
         assert not list(sheets_dir.glob(f"{token}.*")), "the dead job's files are gone"
         _wait(lambda: 'id="sheets-download"' in second.job(token2), 120, "the next batch")
         with second.opener.open(f"{second.url}/sheets/jobs/{token2}/sheets.pdf",

@@ -7,6 +7,7 @@ import os
 import pathlib
 import secrets
 import shutil
+import tempfile
 import time
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,20 @@ def read_json(path: pathlib.Path) -> dict | None:
         return None
 
 
+def file_clock(directory: pathlib.Path) -> float:
+    """Return the current time as the file system under `directory` stamps files (a new
+    probe file's mtime), or `time.time()` when no file can be made there.
+
+    File ages are measured against this clock, not the process's: the stamps come from
+    the kernel or the medium (a FAT stick keeps local time), and a process clock moved
+    by a tool such as faketime would make every fresh upload look a year old."""
+    try:
+        with tempfile.NamedTemporaryFile(dir=directory, prefix=".clock-") as probe:
+            return os.fstat(probe.fileno()).st_mtime
+    except OSError:
+        return time.time()
+
+
 def _log_undeletable(function, path, exc_info) -> None:
     # shutil.rmtree's onerror: a file inside a leftover directory that cannot go (or went
     # already) must not stop the rest of the sweep.
@@ -49,15 +64,16 @@ def sweep_tokens(directory: pathlib.Path, ttl: float, now: float | None = None) 
 
     Never raises: an entry that vanishes, cannot be read or cannot be deleted is logged
     and skipped, so a leftover never fails the request that swept (and the rest, which
-    may hold residents' names, is still deleted)."""
-    now = now or time.time()
+    may hold residents' names, is still deleted). `now` is on the file system's clock
+    (`file_clock`), which is the default."""
     try:
-        entries = list(directory.iterdir())
+        entries = [p for p in directory.iterdir() if not p.name.startswith(".clock-")]
     except FileNotFoundError:
         return 0
     except OSError:
         log.warning("cannot list %s to delete old job files", directory, exc_info=True)
         return 0
+    now = now if now is not None else file_clock(directory)
     by_token: dict[str, list] = {}
     for path in entries:
         try:
