@@ -15,8 +15,6 @@ from datetime import date, datetime
 
 import phonenumbers
 from flask_babel import lazy_gettext as _l
-from flask_babel.speaklater import LazyString
-from markupsafe import Markup, escape
 
 from . import clock
 from .text import clean_line
@@ -414,26 +412,6 @@ _SCRIPTS = {
 _OTHER_SCRIPT = _l("letter of another alphabet")
 
 
-class _TypedInput(LazyString):
-    """A lazy message whose variables hold what was typed. Jinja trusts any LazyString as
-    markup (it has `__html__`), so a name like "<img onerror=…>" quoted in a message would
-    reach the page as HTML; this one escapes its variables when a template renders it and
-    stays plain text for `str()` (the CLI, the logs)."""
-
-    def __html__(self):
-        msgid, variables = self._args[0], self._kwargs
-        return Markup(escape(self._func(msgid))) % variables
-
-
-def typed_input_message(message: LazyString) -> LazyString:
-    """Return `message` (from `_l(msgid, **variables)`) as a lazy message whose variables
-    are HTML-escaped when a template renders it."""
-    return _TypedInput(message._func, *message._args, **message._kwargs)
-
-
-_typed = typed_input_message
-
-
 def _shown(ch: str) -> str:
     """Return `ch` as it can be shown in a message (a lone combining mark on a ◌)."""
     return "\u25cc" + ch if unicodedata.combining(ch) else ch
@@ -456,17 +434,17 @@ def _bad_name_character(name: str, extra: set = frozenset()):
         char, word = _shown(ch), _word_at(name, index)
         category = unicodedata.category(ch)
         if category[0] == "N":
-            return _typed(_l("A name cannot contain digits: remove “%(char)s” from "
-                             "“%(word)s”. Type the name exactly as printed on the ID card.",
-                             char=char, word=word))
+            return _l("A name cannot contain digits: remove “%(char)s” from "
+                      "“%(word)s”. Type the name exactly as printed on the ID card.",
+                      char=char, word=word)
         if category[0] == "L":
             script = unicodedata.name(ch, "").split(" ")[0]
-            return _typed(_l("The character “%(char)s” (%(kind)s) in “%(word)s” is not a "
-                             "Vietnamese letter. Type it again with a Vietnamese keyboard.",
-                             char=char, kind=_SCRIPTS.get(script, _OTHER_SCRIPT), word=word))
-        return _typed(_l("A name cannot contain symbols, emoji or punctuation: remove "
-                         "“%(char)s” from “%(word)s”. Only letters, spaces, hyphens and "
-                         "apostrophes are allowed.", char=char, word=word))
+            return _l("The character “%(char)s” (%(kind)s) in “%(word)s” is not a "
+                      "Vietnamese letter. Type it again with a Vietnamese keyboard.",
+                      char=char, kind=_SCRIPTS.get(script, _OTHER_SCRIPT), word=word)
+        return _l("A name cannot contain symbols, emoji or punctuation: remove "
+                  "“%(char)s” from “%(word)s”. Only letters, spaces, hyphens and "
+                  "apostrophes are allowed.", char=char, word=word)
     return None
 
 
@@ -532,13 +510,13 @@ def check_name(raw: str | None, *, max_length: int = 100, required: bool = True,
             word = next((w for w in name.split(" ") if _WELL_FORMED.fullmatch(w) is None),
                         name)
             if not _MISPLACED_JOINER.search(word):
-                return _fail(_typed(_l("“%(word)s” has an accent mark that belongs to no "
-                                       "letter, or too many marks on one letter. Delete the "
-                                       "word and type it again.",
-                                       word=_shown(word[0]) + word[1:])))
-            return _fail(_typed(_l("A hyphen or apostrophe in a name goes between two "
-                                   "letters, as in K'Long or Y-Moan: check “%(word)s”.",
-                                   word=word)))
+                return _fail(_l("“%(word)s” has an accent mark that belongs to no "
+                                "letter, or too many marks on one letter. Delete the "
+                                "word and type it again.",
+                                word=_shown(word[0]) + word[1:]))
+            return _fail(_l("A hyphen or apostrophe in a name goes between two "
+                            "letters, as in K'Long or Y-Moan: check “%(word)s”.",
+                            word=word))
     elif organisation_ok and _is_organisation(name):
         return Checked(value=name)
     warnings = []
@@ -548,7 +526,7 @@ def check_name(raw: str | None, *, max_length: int = 100, required: bool = True,
     if None in flags:                 # not checked word by word yet
         flags = list(map(_two_tones, name.split(" ")))
     if (syllable := next(filter(None, flags), None)):
-        warnings.append(_typed(_l("“%(word)s” has two tone marks, but a Vietnamese "
-                                  "syllable has only one. Check the spelling against the ID "
-                                  "card.", word=syllable)))
+        warnings.append(_l("“%(word)s” has two tone marks, but a Vietnamese "
+                           "syllable has only one. Check the spelling against the ID "
+                           "card.", word=syllable))
     return Checked(value=name, warnings=warnings)

@@ -41,7 +41,6 @@ from .. import audit, validators
 from ..db import write
 from ..groups import queries as group_queries
 from ..text import clean_line, fold
-from ..validators import typed_input_message   # what a cell said, escaped on the page
 from . import queries, rules
 
 MAX_BYTES = 20 * 1024 * 1024        # same as MAX_CONTENT_LENGTH (docs/ARCHITECTURE.md#bad-input)
@@ -873,10 +872,10 @@ def plan_import(db, ward_code: str, table: Table, *, today: date,
         if group_text.strip():
             group = matcher.match(group_text)
             if group is None:
-                problems.append(("group", typed_input_message(_l(
+                problems.append(("group", _l(
                     "There is no residential group “%(name)s” in this ward. Write its name "
                     "as on the home page, e.g. “%(example)s”.", name=clean_line(group_text),
-                    example=groups[0]["name"]))))
+                    example=groups[0]["name"])))
         else:
             group = default_group
             if group is None:
@@ -929,12 +928,12 @@ def plan_import(db, ward_code: str, table: Table, *, today: date,
                 "A name cannot start with “=”, “+”, “-” or “@”: the cell looks like a "
                 "spreadsheet formula. Type the name as text.")]
         if "gender" in errors and gender_text.strip():
-            errors["gender"] = [typed_input_message(_l(
-                "“%(value)s” is not a sex: write Nam or Nữ.", value=clean_line(gender_text)))]
+            errors["gender"] = [_l(
+                "“%(value)s” is not a sex: write Nam or Nữ.", value=clean_line(gender_text))]
         if "relation" in errors:
-            errors["relation"] = [typed_input_message(_l(
+            errors["relation"] = [_l(
                 "“%(value)s” is not a known relation. Use Chủ hộ, Vợ, Chồng, Con, Bố, Mẹ, "
-                "Cháu, Ông, Bà, Anh, Chị, Em or Khác.", value=clean_line(relation_text)))
+                "Cháu, Ông, Bà, Anh, Chị, Em or Khác.", value=clean_line(relation_text))
                 if relation_text.strip() else _l("Write the relation to the head of "
                                                  "household, e.g. Chủ hộ, Vợ, Con.")]
         if "cccd" in errors and _SCIENTIFIC.fullmatch(v.get("cccd", "").strip()):
