@@ -399,12 +399,6 @@ def match_expressions(q: str) -> tuple[str, str] | None:
     return " AND ".join(exact), " AND ".join(prefix)
 
 
-def match_expression(q: str) -> str | None:
-    """Return the FTS5 MATCH expression of everything `q` finds, or None when empty."""
-    expressions = match_expressions(q)
-    return expressions[1] if expressions else None
-
-
 # Above this many index matches, walking the ward in name order beats sorting the matches.
 DENSE_MATCHES = 2000
 
