@@ -14,6 +14,8 @@ from ..errors import error_response
 from ..groups import queries as group_queries
 from ..htmx import page_or_fragment, wants_fragment
 from ..security import roles
+from ..sheets import documents as sheet_documents
+from ..sheets import queries as sheet_queries
 from . import queries
 from .forms import (ACTION_LABELS, GENDERS, RELATIONS, SUPPORT_REASONS, HouseholdForm,
                     ResidentForm)
@@ -175,6 +177,8 @@ def _household_context(household: dict, add_form: ResidentForm | None = None) ->
             db, current_user.ward_code, [r["id"] for r in residents]),
         "history": queries.household_history(db, household["id"]),
         "form": add_form or _blank_add_form(),
+        "qr_warning": sheet_documents.codes_lead_nowhere(
+            sheet_queries.effective_settings(db, current_user.ward_code)),
     }
 
 

@@ -9,7 +9,7 @@ import logging
 import math
 from urllib.parse import urlsplit
 
-from flask import render_template
+from flask import current_app, render_template, request
 
 from . import qr
 
@@ -96,6 +96,14 @@ def _http_url(value) -> str:
 
 
 _reported: set[str] = set()
+
+
+def codes_lead_nowhere(settings: dict) -> bool:
+    """Return True when household codes printed now, in this request, would lead nowhere
+    (the ward's `settings` and the server name no ward-network address, or a loopback
+    one; see `qr_base`): the print pages and the settings page then warn."""
+    return qr_base(settings.get("public_url"), current_app.config.get("PUBLIC_URL"),
+                   request.url_root)[1]
 
 
 def with_codes(households: list[dict], base_url: str) -> list[dict]:

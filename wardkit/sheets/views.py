@@ -20,7 +20,7 @@ from .. import audit, clock
 from ..db import get_db, write
 from ..errors import error_response
 from ..groups import queries as group_queries
-from ..htmx import page_or_fragment
+from ..htmx import page_or_fragment, wants_fragment
 from ..residents import queries as resident_queries
 from ..security import roles
 from . import documents, jobs, queries
@@ -60,15 +60,6 @@ def _qr_base(settings: dict) -> tuple[str, bool]:
     the sheets must be marked as test copies (see documents.qr_base)."""
     return documents.qr_base(settings.get("public_url"),
                              current_app.config.get("PUBLIC_URL"), request.url_root)
-
-
-@bp.app_template_global("sheets_qr_warning")
-def qr_address_warning() -> bool:
-    """Return True when household QR codes printed now would lead nowhere: the signed-in
-    user's ward has no ward-network address and the server none either, or it is a
-    loopback one. For the pages that print and the settings page."""
-    settings = queries.effective_settings(get_db(), current_user.ward_code)
-    return _qr_base(settings)[1]
 
 
 def _locale() -> str:
@@ -162,10 +153,11 @@ def group_print(group_id):
     """The group's print page: choose a layout, preview, make the PDF with progress."""
     group = _group_or_404(group_id)
     db = get_db()
+    settings = queries.effective_settings(db, current_user.ward_code)
     return render_template(
         "sheets/group.html", group=group,
         count=queries.count_group_households(db, current_user.ward_code, group["id"]),
-        settings=queries.effective_settings(db, current_user.ward_code),
+        settings=settings, qr_warning=documents.codes_lead_nowhere(settings),
         layout=request.args.get("layout") if request.args.get("layout") in documents.LAYOUTS
         else "page")
 
@@ -232,6 +224,9 @@ def _progress(token: str, group: dict):
     job = jobs.status(token)
     context = {"token": token, "job": job, "group": group,
                "running": job["state"] in jobs.RUNNING}
+    if not wants_fragment("sheets-job"):  # the polls answer the fragment alone
+        context["qr_warning"] = documents.codes_lead_nowhere(
+            queries.effective_settings(get_db(), current_user.ward_code))
     return page_or_fragment("sheets/job.html", "sheets/_job.html", "sheets-job", **context)
 
 
@@ -317,12 +312,14 @@ def settings():
             field: (stored or {}).get(field) or queries.DEFAULTS.get(field, "")
             for field in queries.SETTING_FIELDS})
         return render_template("settings/sheets.html", form=form, effective=effective,
-                               stored=stored, server_url=current_app.config.get("PUBLIC_URL"))
+                               stored=stored, server_url=current_app.config.get("PUBLIC_URL"),
+                               qr_warning=documents.codes_lead_nowhere(effective))
     form = SettingsForm()
     if not form.validate():
         return render_template("settings/sheets.html", form=form, effective=effective,
                                stored=stored,
-                               server_url=current_app.config.get("PUBLIC_URL")), 422
+                               server_url=current_app.config.get("PUBLIC_URL"),
+                               qr_warning=documents.codes_lead_nowhere(effective)), 422
     with write(db):
         changed = queries.save_settings(db, current_user.ward_code, form.data,
                                         by=current_user.id)
