@@ -225,15 +225,25 @@ def reset_password(user_id):
         valid = False
     if not valid:
         return render_template("admin/reset_password.html", form=form, user=row), 422
-    db = get_db()
-    new_hash = security.hash_password(form.password.data)
-    with write(db):
-        queries.set_password(db, row["id"], new_hash, by=current_user.id)
-        queries.revoke_user_sessions(db, row["id"], "password_reset")
-        audit.record(db, "password_reset", entity="users", entity_id=row["id"])
+    new_hash = security.hash_password(form.password.data)  # slow: outside the transaction
+    reset_password_to(get_db(), row, new_hash, by=current_user.id)
     flash(_("New password set for %(username)s. Give it to them in person.",
             username=row["username"]), "success")
     return redirect(url_for("auth.users"), code=303)
+
+
+def reset_password_to(db, user: dict, password_hash: str, *, by: str | None,
+                      via: str | None = None) -> int:
+    """Give `user` the new `password_hash` and end every session of theirs, audited, in
+    one transaction; return how many sessions ended. `by` is the admin (None from the
+    command line, then `via` says so in the audit row)."""
+    with write(db):
+        queries.set_password(db, user["id"], password_hash, by=by)
+        ended = queries.revoke_user_sessions(db, user["id"], "password_reset")
+        detail = {"via": via, "sessions_ended": ended} if via else None
+        audit.record(db, "password_reset", entity="users", entity_id=user["id"],
+                     ward_code=user["ward_code"], detail=detail)
+    return ended
 
 
 # --- command line --------------------------------------------------------------------
@@ -302,12 +312,7 @@ def set_user_password(db, *, username: str, password: str) -> dict:
     if problem:
         raise ValueError(str(PASSWORD_MESSAGES[problem]))
     password_hash = security.hash_password(password)  # slow: outside the transaction
-    with write(db):
-        queries.set_password(db, row["id"], password_hash, by=None)
-        ended = queries.revoke_user_sessions(db, row["id"], "password_reset")
-        audit.record(db, "password_reset", entity="users", entity_id=row["id"],
-                     ward_code=row["ward_code"],
-                     detail={"via": "cli", "sessions_ended": ended})
+    reset_password_to(db, row, password_hash, by=None, via="cli")
     return row
 
 
