@@ -147,10 +147,10 @@ LazyString.__html__ = _lazy_html
 
 def _init_templates(app: Flask) -> None:
     from flask_babel import format_number
-    from .auth.forms import ROLE_LABELS
+    from . import vocabulary
 
-    app.jinja_env.globals.update(htmx_config=HTMX_CONFIG, htmx_file=HTMX_FILE,
-                                 role_labels=ROLE_LABELS)
+    app.jinja_env.globals.update(htmx_config=HTMX_CONFIG, htmx_file=HTMX_FILE)
+    vocabulary.init_app(app)
     app.jinja_env.filters["format_number"] = format_number
 
     @app.template_filter("localtime")

@@ -43,8 +43,18 @@ def roles(*allowed: str):
     return decorate
 
 
+# The named role sets views declare (docs/ARCHITECTURE.md#access-control). One place, so
+# "who may read people's data" is decided once.
 ALL_ROLES = ROLES
+# People at a desk (everyone but the shared kiosk device).
 STAFF = ("admin", "leader", "officer", "viewer")
+# People's data (the registry, visits, declarations, sheets): never the kiosk or the
+# aggregates-only viewer.
+FIELD_ROLES = ("admin", "leader", "officer")
+# Who leads the ward: reviews declarations, assigns officers, manages groups.
+MANAGER_ROLES = ("admin", "leader")
+# Who reads the per-group numbers: aggregates only, so the city-level viewer too.
+PROGRESS_ROLES = ("admin", "leader", "viewer")
 
 
 def view_roles(endpoint: str | None) -> frozenset | None:

@@ -4,15 +4,9 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import AnyOf, DataRequired, EqualTo, Length, Regexp
 
+from ..vocabulary import ROLE_LABELS
 from .users import ROLES
 
-ROLE_LABELS = {
-    "admin": _l("Administrator"),
-    "leader": _l("Ward leader"),
-    "officer": _l("Officer"),
-    "kiosk": _l("Kiosk"),
-    "viewer": _l("Viewer (aggregates only)"),
-}
 # The role that may see and do the least while still being a person at a desk (the kiosk
 # account is a shared device, not a person): the new-user form starts on it.
 LEAST_PRIVILEGED_ROLE = "viewer"

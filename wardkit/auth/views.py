@@ -109,7 +109,7 @@ def logout():
 
 
 @bp.route("/password", methods=["GET", "POST"])
-@security.roles("admin", "leader", "officer", "viewer")
+@security.roles(*security.STAFF)
 def change_password():
     """Let a user change their own password; every other session of theirs ends."""
     form = PasswordChangeForm()

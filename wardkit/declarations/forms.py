@@ -11,30 +11,11 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectChoice, SelectField, StringField
 
 from .. import clock, validators, vehicles
+from ..vocabulary import (CHANNEL_LABELS, CONSENT_METHOD_LABELS, LAWFUL_BASIS_LABELS,
+                          PLATE_COLOUR_LABELS, SITUATION_LABELS, VEHICLE_TYPE_LABELS)
 from ..text import clean_line
 from .workflow import CHANNELS, CONSENT_METHODS, LAWFUL_BASES, SITUATIONS, missing_for_record
 
-LAWFUL_BASIS_LABELS = {
-    "consent": _l("The resident agreed"),
-    "official_duty": _l("Official duty (Plan 375, data cleaning)"),
-}
-CONSENT_METHOD_LABELS = {"verbal": _l("Verbally"), "written": _l("In writing")}
-CHANNEL_LABELS = {"home_visit": _l("Home visit"), "kiosk": _l("At the kiosk"),
-                  "office": _l("At the office")}
-SITUATION_LABELS = {
-    "in_use": _l("In use by the owner"),
-    "sold_not_transferred": _l("Sold, not transferred"),
-    "bought_not_transferred": _l("Bought, not transferred"),
-    "lost_stolen": _l("Lost or stolen"),
-    "scrapped": _l("Scrapped"),
-}
-VEHICLE_TYPE_LABELS = {
-    "motorcycle": _l("Motorbike"), "moped": _l("Moped"),
-    "electric_motorcycle": _l("Electric motorbike"), "electric_moped": _l("Electric moped"),
-    "car": _l("Car"), "truck": _l("Truck"), "other": _l("Other vehicle"),
-}
-PLATE_COLOUR_LABELS = {"white": _l("White"), "yellow": _l("Yellow"), "blue": _l("Blue")}
-KIND_LABELS = {"licence": _l("Driving licence"), "vehicle": _l("Vehicle")}
 # Offered under the class field (a datalist): what may be printed on a card, old or new.
 CLASS_SUGGESTIONS = tuple(dict.fromkeys(vehicles.NEW_CLASSES + vehicles.OLD_CLASSES
                                         + (vehicles.OLD_B1_AUTOMATIC,)))

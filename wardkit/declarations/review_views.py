@@ -5,7 +5,7 @@ the traffic police (`GET /declarations/export.xlsx|.csv`).
 Filters travel in the query string: ids and enumerations only, never personal data
 (docs/ARCHITECTURE.md#personal-data), each checked against an allow-list (unknown values are ignored).
 """
-from flask import (Blueprint, Response, abort, flash, redirect, render_template, request,
+from flask import (Blueprint, Response, abort, flash, redirect, request,
                    url_for)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -16,22 +16,16 @@ from .. import audit, clock
 from ..db import get_db, write
 from ..groups import queries as group_queries
 from ..htmx import page_or_fragment
-from ..security import roles
+from ..security import FIELD_ROLES, MANAGER_ROLES, roles
 from . import export, queries
 from .workflow import KINDS, STATUSES, DeclarationError
 
 review_bp = Blueprint("declaration_review", __name__, url_prefix="/declarations")
 
-LIST_ROLES = ("admin", "leader", "officer")
-REVIEW_ROLES = ("admin", "leader")
 PAGE_SIZE = queries.PAGE_SIZE  # 50, and never more
 MAX_PAGE = 10_000
 MAX_BULK = 500  # ids in one bulk verify
 
-STATUS_LABELS = {"draft": _l("Draft"), "recorded": _l("Recorded"),
-                 "submitted": _l("Submitted"), "verified": _l("Verified"),
-                 "needs_fix": _l("Needs fixing")}
-KIND_LABELS = {"licence": _l("Driving licence"), "vehicle": _l("Vehicle")}
 
 REFUSALS = {
     "not_found": _l("A selected declaration no longer exists."),
@@ -42,13 +36,6 @@ REFUSALS = {
     "reason_required": _l("Say what must be fixed."),
     "submission_missing": _l("The declaration has no submission recorded."),
 }
-
-
-@review_bp.app_context_processor
-def labels() -> dict:
-    """Make the declaration status and kind labels available to every template."""
-    return {"declaration_status_labels": STATUS_LABELS,
-            "declaration_kind_labels": KIND_LABELS}
 
 
 # --- filters -------------------------------------------------------------------------
@@ -93,7 +80,7 @@ def _list_context(filters: dict, error: str | None = None) -> dict:
         "rows": rows[:PAGE_SIZE], "more": len(rows) > PAGE_SIZE, "page": page,
         "filters": filters, "counts": queries.counts_by_status(db, ward),
         "groups": group_queries.list_groups(db, ward), "statuses": STATUSES, "kinds": KINDS,
-        "can_review": current_user.role in REVIEW_ROLES, "error": error,
+        "can_review": current_user.role in MANAGER_ROLES, "error": error,
     }
 
 
@@ -111,7 +98,7 @@ def _refused(filters: dict, message: str):
 # --- pages ---------------------------------------------------------------------------
 
 @review_bp.route("")
-@roles(*LIST_ROLES)
+@roles(*FIELD_ROLES)
 def index():
     """List the ward's declarations: counts per status, filters, and (for leaders) the
     bulk verify form. An officer's own drafts and needs_fix items come first."""
@@ -120,7 +107,7 @@ def index():
 
 
 @review_bp.route("/verify", methods=["POST"])
-@roles(*REVIEW_ROLES)
+@roles(*MANAGER_ROLES)
 def verify():
     """Verify the selected declarations, all or none."""
     filters = _filters(request.form)
@@ -144,7 +131,7 @@ def verify():
 
 
 @review_bp.route("/<declaration_id>/review", methods=["POST"])
-@roles(*REVIEW_ROLES)
+@roles(*MANAGER_ROLES)
 def review(declaration_id):
     """Record a leader's review of one declaration: verified, or needs_fix with a reason."""
     db = get_db()
@@ -194,14 +181,14 @@ def _export(fmt: str):
 
 
 @review_bp.route("/export.xlsx")
-@roles(*REVIEW_ROLES)
+@roles(*MANAGER_ROLES)
 def export_xlsx():
     """Download the ward's verified declarations as XLSX (audited)."""
     return _export("xlsx")
 
 
 @review_bp.route("/export.csv")
-@roles(*REVIEW_ROLES)
+@roles(*MANAGER_ROLES)
 def export_csv():
     """Download the ward's verified declarations as CSV (audited)."""
     return _export("csv")

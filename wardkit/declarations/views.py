@@ -10,16 +10,16 @@ from .. import clock
 from ..db import get_db, write
 from ..htmx import page_or_fragment, wants_fragment
 from ..residents import queries as resident_queries
-from ..security import roles
+from ..security import FIELD_ROLES, roles
 from . import queries
-from .forms import (CLASS_SUGGESTIONS, KIND_LABELS, DeclarationForm, draft_fields,
+from ..vocabulary import DECLARATION_KIND_LABELS
+from .forms import (CLASS_SUGGESTIONS, DeclarationForm, draft_fields,
                     readback_rows)
 from .workflow import EDITABLE, KINDS, DeclarationError
 
 bp = Blueprint("declarations", __name__, url_prefix="/declarations")
 
 # People's data, entered by accountable staff (the kiosk comes later, docs/ARCHITECTURE.md#access-control).
-FIELD_ROLES = ("admin", "leader", "officer")
 TARGET = "declaration"
 
 
@@ -37,7 +37,7 @@ def _resident(row: dict) -> dict | None:
 
 def _context(row: dict, form: DeclarationForm, **extra) -> dict:
     return {"declaration": row, "resident": _resident(row), "form": form,
-            "kind_label": KIND_LABELS[row["kind"]], "class_suggestions": CLASS_SUGGESTIONS,
+            "kind_label": DECLARATION_KIND_LABELS[row["kind"]], "class_suggestions": CLASS_SUGGESTIONS,
             "editable": row["status"] in EDITABLE, **extra}
 
 
@@ -155,7 +155,7 @@ def record(declaration_id):
         return _readback(row, form)
     resident = _resident(row)
     target = url_for("residents.household", household_id=resident["household_id"])
-    flash(_("%(kind)s recorded for %(name)s.", kind=KIND_LABELS[row["kind"]],
+    flash(_("%(kind)s recorded for %(name)s.", kind=DECLARATION_KIND_LABELS[row["kind"]],
             name=resident["full_name"]), "success")
     if wants_fragment(TARGET):
         return htmx_response("", redirect=target)

@@ -8,7 +8,7 @@ from .. import audit
 from ..db import get_db, write
 from ..home.views import home_page
 from ..htmx import page_or_fragment, wants_fragment
-from ..security import roles
+from ..security import MANAGER_ROLES, STAFF, roles
 from . import queries
 from .forms import GroupForm
 
@@ -36,7 +36,7 @@ def _fields(form: GroupForm) -> dict:
 
 
 @bp.route("/", methods=["POST"])
-@roles("admin", "leader")
+@roles(*MANAGER_ROLES)
 def create():
     """Create a group in the user's ward, then show the home page again."""
     form = GroupForm()
@@ -52,7 +52,7 @@ def create():
 
 
 @bp.route("/summary")
-@roles("admin", "leader", "officer", "viewer")
+@roles(*STAFF)
 def summary():
     """Answer the groups summary line (refreshed after an inline edit changes a target)."""
     groups = queries.list_groups(get_db(), current_user.ward_code)
@@ -61,7 +61,7 @@ def summary():
 
 
 @bp.route("/<group_id>")
-@roles("admin", "leader", "officer", "viewer")
+@roles(*STAFF)
 def row(group_id):
     """Answer one group's table row (used to cancel an inline edit)."""
     group = _group_or_404(group_id)
@@ -69,7 +69,7 @@ def row(group_id):
 
 
 @bp.route("/<group_id>/edit")
-@roles("admin", "leader")
+@roles(*MANAGER_ROLES)
 def edit(group_id):
     """Answer the inline edit row to htmx, or a full edit page otherwise."""
     group = _group_or_404(group_id)
@@ -80,7 +80,7 @@ def edit(group_id):
 
 
 @bp.route("/<group_id>", methods=["POST"])
-@roles("admin", "leader")
+@roles(*MANAGER_ROLES)
 def update(group_id):
     """Save a rename or a new target; answer the updated row, or the form with errors."""
     group = _group_or_404(group_id)

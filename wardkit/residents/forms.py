@@ -9,52 +9,9 @@ from wtforms import BooleanField, RadioField, SelectChoice, SelectField, StringF
 from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
 from ..text import clean_line
+from ..vocabulary import GENDER_LABELS, RELATION_LABELS, RESIDENT_BASIS_LABELS, SUPPORT_LABELS
 from . import rules
 
-RELATIONS = {
-    "head": _l("Head of household"),
-    "spouse": _l("Spouse"),
-    "child": _l("Child"),
-    "parent": _l("Parent"),
-    "grandchild": _l("Grandchild"),
-    "grandparent": _l("Grandparent"),
-    "sibling": _l("Sibling"),
-    "relative": _l("Other relative"),
-    "other": _l("Other (lives here)"),
-}
-GENDERS = {"male": _l("Male"), "female": _l("Female")}
-SUPPORT_REASONS = {
-    "": _l("— choose —"),
-    "elderly_alone": _l("Elderly, living alone"),
-    "bedridden": _l("Bedridden"),
-    "disability": _l("Disability"),
-    "hardship": _l("Difficult circumstances"),
-}
-LAWFUL_BASES = {
-    "official_duty": _l("Official duty (Plan 375, data cleaning)"),
-    "consent_verbal": _l("The resident agreed, verbally"),
-    "consent_written": _l("The resident agreed, in writing"),
-}
-IHANOI_STATUSES = {
-    "unknown": _l("Not asked yet"),
-    "not_installed": _l("Not installed"),
-    "installed": _l("Installed"),
-    "activated": _l("Activated (VNeID)"),
-}
-
-# How the household's history names what happened (the audit log's action codes).
-ACTION_LABELS = {
-    "household_created": _l("Household registered"),
-    "resident_created": _l("Person added"),
-    "resident_updated": _l("Details corrected"),
-    "resident_deleted": _l("Person removed"),
-    "resident_restored": _l("Removal undone"),
-    "reference_reissued": _l("New QR code issued"),
-    "resident_imported": _l("Imported from a list"),
-    "sheets_printed": _l("QR onboarding sheet printed"),
-    "sheets_previewed": _l("QR onboarding sheet previewed"),
-    "household_scanned": _l("Household QR code scanned"),
-}
 
 
 def _choices(labels: dict) -> list:
@@ -64,17 +21,17 @@ def _choices(labels: dict) -> list:
 class ResidentForm(FlaskForm):
     full_name = StringField(_l("Full name (as on the ID card)"))
     dob = StringField(_l("Date of birth (dd/mm/yyyy)"))
-    gender = RadioField(_l("Sex"), choices=_choices(GENDERS), validate_choice=False)
+    gender = RadioField(_l("Sex"), choices=_choices(GENDER_LABELS), validate_choice=False)
     cccd = StringField(_l("CCCD number (12 digits, if available)"))
     is_born_abroad = BooleanField(_l("Born abroad (the number starts with a country code)"))
     phone = StringField(_l("Phone (may be shared in the household)"))
     relation = SelectField(_l("Relation to the head of household"),
-                           choices=_choices(RELATIONS), validate_choice=False)
+                           choices=_choices(RELATION_LABELS), validate_choice=False)
     needs_home_support = BooleanField(_l("Needs support at home"))
-    support_reason = SelectField(_l("Reason"), choices=_choices(SUPPORT_REASONS),
+    support_reason = SelectField(_l("Reason"), choices=_choices(SUPPORT_LABELS),
                                  validate_choice=False)
     lawful_basis = RadioField(_l("Basis for recording this person's data"),
-                              choices=_choices(LAWFUL_BASES), validate_choice=False)
+                              choices=_choices(RESIDENT_BASIS_LABELS), validate_choice=False)
     confirm_warnings = BooleanField(_l("I have checked the warnings above; save anyway"))
 
     # Filled by check(): values to store, and warnings the officer must confirm.

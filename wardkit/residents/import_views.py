@@ -47,9 +47,8 @@ from ..files import read_json, sweep_tokens, write_json, write_private
 from ..db import connect, get_db, sqlite3, write
 from ..groups import queries as group_queries
 from ..htmx import page_or_fragment, wants_fragment
-from ..security import roles
+from ..security import FIELD_ROLES, roles
 from . import importer
-from .views import REGISTRY_ROLES
 
 bp = Blueprint("imports", __name__, url_prefix="/import")
 
@@ -114,7 +113,7 @@ def _upload_page(error=None, status: int = 200, group_id: str = ""):
 
 
 @bp.route("", methods=["GET"])
-@roles(*REGISTRY_ROLES)
+@roles(*FIELD_ROLES)
 def upload():
     """The upload form, with what the file must look like."""
     sweep()
@@ -122,7 +121,7 @@ def upload():
 
 
 @bp.route("", methods=["POST"])
-@roles(*REGISTRY_ROLES)
+@roles(*FIELD_ROLES)
 def preview():
     """Read and check the uploaded file (no transaction) and show the preview."""
     sweep()
@@ -156,7 +155,7 @@ def preview():
 
 
 @bp.route("/confirm", methods=["POST"])
-@roles(*REGISTRY_ROLES)
+@roles(*FIELD_ROLES)
 def confirm():
     """Start importing the previewed file (once, however often the button is pressed)
     and answer the progress block."""
@@ -183,7 +182,7 @@ def confirm():
 
 
 @bp.route("/status", methods=["POST"])
-@roles(*REGISTRY_ROLES)
+@roles(*FIELD_ROLES)
 def status():
     """Answer the progress block of an import (polled every second while it runs)."""
     sweep()
@@ -194,7 +193,7 @@ def status():
 
 
 @bp.route("/cancel", methods=["POST"])
-@roles(*REGISTRY_ROLES)
+@roles(*FIELD_ROLES)
 def cancel():
     """Discard a previewed upload that was not confirmed."""
     sweep()

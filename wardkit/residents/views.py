@@ -13,21 +13,14 @@ from ..declarations import queries as declaration_queries
 from ..errors import error_response
 from ..groups import queries as group_queries
 from ..htmx import page_or_fragment, wants_fragment
-from ..security import roles
+from ..security import FIELD_ROLES, roles
 from ..sheets import documents as sheet_documents
 from ..sheets import queries as sheet_queries
+from ..visits import queries as visit_queries
 from . import queries
-from .forms import (ACTION_LABELS, GENDERS, RELATIONS, SUPPORT_REASONS, HouseholdForm,
-                    ResidentForm)
+from .forms import HouseholdForm, ResidentForm
 
 bp = Blueprint("residents", __name__)
-
-
-@bp.app_context_processor
-def labels() -> dict:
-    """Make the registry's value labels available to every template."""
-    return {"relation_labels": RELATIONS, "gender_labels": GENDERS,
-            "support_labels": SUPPORT_REASONS, "action_labels": ACTION_LABELS}
 
 
 @bp.app_template_filter("mask_cccd")
@@ -64,8 +57,6 @@ def age(iso: str | None) -> int | None:
     today = clock.today()
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
-# People's data: never for the kiosk or the aggregates-only viewer (docs/ARCHITECTURE.md#access-control).
-REGISTRY_ROLES = ("admin", "leader", "officer")
 
 
 def _household_or_404(household_id: str) -> dict:
@@ -93,7 +84,7 @@ def _page_number() -> int:
 
 
 @bp.route("/residents")
-@roles(*REGISTRY_ROLES)
+@roles(*FIELD_ROLES)
 def index():
     """Show the search page with the first residents in Vietnamese name order."""
     rows, more = queries.search(get_db(), current_user.ward_code, "")
@@ -102,7 +93,7 @@ def index():
 
 
 @bp.route("/residents/search", methods=["POST"])
-@roles(*REGISTRY_ROLES)
+@roles(*FIELD_ROLES)
 def search():
     """Answer the results for the term in the body (never the URL): the results fragment
     to the live search box, the whole page otherwise."""
@@ -127,7 +118,7 @@ def _new_household_page(form: HouseholdForm, status: int = 200):
 
 
 @bp.route("/households/new", methods=["GET", "POST"])
-@roles(*REGISTRY_ROLES)
+@roles(*FIELD_ROLES)
 def new_household():
     """Create a household and its first resident in one short form."""
     db = get_db()
@@ -176,6 +167,7 @@ def _household_context(household: dict, add_form: ResidentForm | None = None) ->
         "declarations_by_resident": declaration_queries.by_resident(
             db, current_user.ward_code, [r["id"] for r in residents]),
         "history": queries.household_history(db, household["id"]),
+        "timeline": visit_queries.timeline(db, current_user.ward_code, household["id"]),
         "form": add_form or _blank_add_form(),
         "qr_warning": sheet_documents.codes_lead_nowhere(
             sheet_queries.effective_settings(db, current_user.ward_code)),
@@ -197,7 +189,7 @@ def _blank_add_form() -> ResidentForm:
 
 
 @bp.route("/households/<household_id>")
-@roles(*REGISTRY_ROLES)
+@roles(*FIELD_ROLES)
 def household(household_id):
     """Show a household: address, residents with inline add/edit, and its history."""
     household = _household_or_404(household_id)
@@ -206,7 +198,7 @@ def household(household_id):
 
 
 @bp.route("/households/<household_id>/history")
-@roles(*REGISTRY_ROLES)
+@roles(*FIELD_ROLES)
 def history(household_id):
     """Answer the household's history list (refreshed after each change)."""
     household = _household_or_404(household_id)
@@ -215,7 +207,7 @@ def history(household_id):
 
 
 @bp.route("/households/<household_id>/reference", methods=["POST"])
-@roles("admin", "leader", "officer")
+@roles(*FIELD_ROLES)
 def reissue_reference(household_id):
     """Issue a new QR token for the household; sheets printed before stop working.
 
@@ -241,7 +233,7 @@ def _changed(fragment_html: str):
 
 
 @bp.route("/households/<household_id>/residents", methods=["POST"])
-@roles(*REGISTRY_ROLES)
+@roles(*FIELD_ROLES)
 def add_resident(household_id):
     """Add a person to the household: answer their new row and a fresh form, or the
     form with its errors and warnings."""
@@ -279,7 +271,7 @@ def _edit_form(resident: dict) -> ResidentForm:
 
 
 @bp.route("/residents/<resident_id>")
-@roles(*REGISTRY_ROLES)
+@roles(*FIELD_ROLES)
 def resident_row(resident_id):
     """Answer a resident's row (to cancel an edit), or go to their household."""
     resident = _resident_or_404(resident_id)
@@ -290,7 +282,7 @@ def resident_row(resident_id):
 
 
 @bp.route("/residents/<resident_id>/edit", methods=["GET", "POST"])
-@roles(*REGISTRY_ROLES)
+@roles(*FIELD_ROLES)
 def edit_resident(resident_id):
     """Edit a resident inline (htmx) or on a page of its own."""
     resident = _resident_or_404(resident_id)
@@ -317,7 +309,7 @@ def edit_resident(resident_id):
 
 
 @bp.route("/residents/<resident_id>/delete", methods=["POST"])
-@roles(*REGISTRY_ROLES)
+@roles(*FIELD_ROLES)
 def delete_resident(resident_id):
     """Remove a person from the household (soft delete), with an undo button."""
     resident = _resident_or_404(resident_id)
@@ -334,7 +326,7 @@ def delete_resident(resident_id):
 
 
 @bp.route("/residents/<resident_id>/restore", methods=["POST"])
-@roles(*REGISTRY_ROLES)
+@roles(*FIELD_ROLES)
 def restore_resident(resident_id):
     """Undo a removal."""
     resident = _resident_or_404(resident_id, include_deleted=True)

@@ -22,14 +22,12 @@ from ..errors import error_response
 from ..groups import queries as group_queries
 from ..htmx import page_or_fragment, wants_fragment
 from ..residents import queries as resident_queries
-from ..security import roles
+from ..security import FIELD_ROLES, roles
 from . import documents, jobs, queries
 from .forms import SettingsForm
 
 bp = Blueprint("sheets", __name__)
 
-# Sheets show residents' first names and addresses: the registry's roles only.
-PRINT_ROLES = ("admin", "leader", "officer")
 PREVIEW_LIMIT = 50          # households shown in a group's HTML preview
 STREAM_BLOCK = 64 * 1024
 
@@ -120,7 +118,7 @@ def _sheet_households(household_ids: list[str], settings: dict) -> list[dict]:
 # --- one household -----------------------------------------------------------------------
 
 @bp.route("/households/<household_id>/sheet.pdf")
-@roles(*PRINT_ROLES)
+@roles(*FIELD_ROLES)
 def household_sheet(household_id):
     """The household's sheet as a PDF (`layout=page|large`), or its HTML preview
     (`format=html`)."""
@@ -148,7 +146,7 @@ def household_sheet(household_id):
 # --- a residential group ------------------------------------------------------------------
 
 @bp.route("/groups/<group_id>/sheets")
-@roles(*PRINT_ROLES)
+@roles(*FIELD_ROLES)
 def group_print(group_id):
     """The group's print page: choose a layout, preview, make the PDF with progress."""
     group = _group_or_404(group_id)
@@ -163,7 +161,7 @@ def group_print(group_id):
 
 
 @bp.route("/groups/<group_id>/sheets.pdf")
-@roles(*PRINT_ROLES)
+@roles(*FIELD_ROLES)
 def group_sheets(group_id):
     """All the group's sheets in one PDF, ordered by address (`layout=page|cards|large`),
     streamed; or the HTML preview of the first PREVIEW_LIMIT (`format=html`)."""
@@ -198,7 +196,7 @@ def group_sheets(group_id):
 
 
 @bp.route("/groups/<group_id>/sheets/jobs", methods=["POST"])
-@roles(*PRINT_ROLES)
+@roles(*FIELD_ROLES)
 def start_job(group_id):
     """Start making the group's PDF in the background; answer the progress block."""
     group = _group_or_404(group_id)
@@ -231,7 +229,7 @@ def _progress(token: str, group: dict):
 
 
 @bp.route("/sheets/jobs/status", methods=["POST"])
-@roles(*PRINT_ROLES)
+@roles(*FIELD_ROLES)
 def job_status():
     """Answer a batch job's progress block (polled every second while it runs)."""
     token = request.form.get("token")
@@ -241,7 +239,7 @@ def job_status():
 
 
 @bp.route("/sheets/jobs/<token>/sheets.pdf")
-@roles(*PRINT_ROLES)
+@roles(*FIELD_ROLES)
 def job_pdf(token):
     """Download a finished batch PDF (kept for 30 minutes)."""
     meta = jobs.own(token)
@@ -270,7 +268,7 @@ def _scan_retry_after(db) -> int:
 
 
 @bp.route("/r/<reference>")
-@roles(*PRINT_ROLES)
+@roles(*FIELD_ROLES)
 def scan(reference):
     """What a scanned household QR opens: the household page of the signed-in user's
     ward (404 for an unknown, revoked or other ward's token)."""

@@ -6,29 +6,8 @@ from datetime import date, datetime, time, timedelta
 from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 
-from ..residents.forms import IHANOI_STATUSES
 from .queries import HANOI, IHANOI_CHOICES, OUTCOMES
 
-OUTCOME_LABELS = {
-    "done": _l("Done"),
-    "nobody_home": _l("Nobody home"),
-    "come_back": _l("Come back"),
-    "declined": _l("Declined"),
-}
-STATE_LABELS = {
-    "to_visit": _l("To visit"),
-    "come_back": _l("Come back"),
-    "done": _l("Done"),
-}
-IHANOI_LABELS = IHANOI_STATUSES  # the registry's labels, one wording everywhere
-DECLARATION_ACTION_LABELS = {
-    "declaration_created": _l("declaration started"),
-    "declaration_recorded": _l("declaration recorded"),
-    "declaration_submitted": _l("declaration submitted on iHanoi"),
-    "declaration_verified": _l("declaration verified"),
-    "declaration_needs_fix": _l("declaration sent back for a fix"),
-}
-DECLARATION_KIND_LABELS = {"licence": _l("driving licence"), "vehicle": _l("vehicle")}
 # The come-back hours offered: morning, late morning, afternoon, after work, evening.
 COME_BACK_TIMES = ("08:00", "10:00", "14:00", "17:00", "19:30")
 NOTES_MAX = 1000

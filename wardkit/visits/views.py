@@ -4,7 +4,6 @@ from flask import (Blueprint, abort, flash, make_response, redirect, render_temp
                    request, url_for)
 from flask_babel import format_percent
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from htmx_flask import make_response as htmx_response
 
@@ -14,43 +13,12 @@ from ..declarations import queries as declaration_queries
 from ..groups import queries as group_queries
 from ..htmx import page_or_fragment, wants_fragment
 from ..residents import queries as resident_queries
-from ..residents.forms import ACTION_LABELS
-from ..security import roles
+from ..security import FIELD_ROLES, MANAGER_ROLES, PROGRESS_ROLES, roles
 from . import progress as progress_mod
 from . import queries
-from .forms import (COME_BACK_TIMES, DECLARATION_ACTION_LABELS, DECLARATION_KIND_LABELS,
-                    IHANOI_LABELS, OUTCOME_LABELS, STATE_LABELS,
-                    AssignmentForm, VisitForm, come_back_days)
+from .forms import COME_BACK_TIMES, AssignmentForm, VisitForm, come_back_days
 
 bp = Blueprint("visits", __name__)
-
-# Who walks the round and records visits (people's data: not kiosk or viewer).
-FIELD_ROLES = ("admin", "leader", "officer")
-# Who reads the per-group numbers: aggregates only, so the city-level viewer too.
-PROGRESS_ROLES = ("admin", "leader", "viewer")
-MANAGER_ROLES = ("admin", "leader")
-
-# The household history (residents/_history.html) lists every audit action about the
-# household and its residents; these are the ones this domain writes.
-ACTION_LABELS.setdefault("visit_recorded", _l("Visit recorded"))
-ACTION_LABELS.setdefault("resident_onboarding_updated", _l("iHanoi / Zalo OA status updated"))
-
-
-@bp.app_context_processor
-def labels() -> dict:
-    """Make the visit value labels available to every template."""
-    return {"outcome_labels": OUTCOME_LABELS, "state_labels": STATE_LABELS,
-            "ihanoi_labels": IHANOI_LABELS,
-            "declaration_action_labels": DECLARATION_ACTION_LABELS,
-            "declaration_kind_labels": DECLARATION_KIND_LABELS,
-            "visit_timeline": _visit_timeline}
-
-
-def _visit_timeline(household_id: str) -> list[dict]:
-    """Return the timeline of a household already checked to be the user's ward's (for
-    the household page, which includes visits/_timeline.html)."""
-    return queries.timeline(get_db(), current_user.ward_code, household_id)
-
 
 @bp.app_template_filter("percent")
 def percent(value: float) -> str:

@@ -1,0 +1,136 @@
+"""One vocabulary: the words every screen uses for stored codes (roles, relations,
+statuses, outcomes, audit actions...). Forms build their choices from these dicts, and
+`init_app` makes them template globals once, under the names templates use
+(`relation_labels`, `declaration_status_labels`...). Nothing else injects labels.
+
+Each dict maps a stored code to a lazy translation, so the words follow the reader's
+language; keys are exactly the codes the schema's CHECK constraints allow.
+"""
+from flask_babel import lazy_gettext as _l
+
+ROLE_LABELS = {
+    "admin": _l("Administrator"),
+    "leader": _l("Ward leader"),
+    "officer": _l("Officer"),
+    "kiosk": _l("Kiosk"),
+    "viewer": _l("Viewer (aggregates only)"),
+}
+
+# --- the registry ------------------------------------------------------------------
+
+RELATION_LABELS = {
+    "head": _l("Head of household"),
+    "spouse": _l("Spouse"),
+    "child": _l("Child"),
+    "parent": _l("Parent"),
+    "grandchild": _l("Grandchild"),
+    "grandparent": _l("Grandparent"),
+    "sibling": _l("Sibling"),
+    "relative": _l("Other relative"),
+    "other": _l("Other (lives here)"),
+}
+GENDER_LABELS = {"male": _l("Male"), "female": _l("Female")}
+SUPPORT_LABELS = {
+    "": _l("— choose —"),
+    "elderly_alone": _l("Elderly, living alone"),
+    "bedridden": _l("Bedridden"),
+    "disability": _l("Disability"),
+    "hardship": _l("Difficult circumstances"),
+}
+# Why a resident's data may be recorded (residents.lawful_basis).
+RESIDENT_BASIS_LABELS = {
+    "official_duty": _l("Official duty (Plan 375, data cleaning)"),
+    "consent_verbal": _l("The resident agreed, verbally"),
+    "consent_written": _l("The resident agreed, in writing"),
+}
+IHANOI_LABELS = {
+    "unknown": _l("Not asked yet"),
+    "not_installed": _l("Not installed"),
+    "installed": _l("Installed"),
+    "activated": _l("Activated (VNeID)"),
+}
+
+# How the household's history names what happened (the audit log's action codes).
+ACTION_LABELS = {
+    "household_created": _l("Household registered"),
+    "resident_created": _l("Person added"),
+    "resident_updated": _l("Details corrected"),
+    "resident_deleted": _l("Person removed"),
+    "resident_restored": _l("Removal undone"),
+    "reference_reissued": _l("New QR code issued"),
+    "resident_imported": _l("Imported from a list"),
+    "sheets_printed": _l("QR onboarding sheet printed"),
+    "sheets_previewed": _l("QR onboarding sheet previewed"),
+    "household_scanned": _l("Household QR code scanned"),
+    "visit_recorded": _l("Visit recorded"),
+    "resident_onboarding_updated": _l("iHanoi / Zalo OA status updated"),
+}
+
+# --- home visits -------------------------------------------------------------------
+
+OUTCOME_LABELS = {
+    "done": _l("Done"),
+    "nobody_home": _l("Nobody home"),
+    "come_back": _l("Come back"),
+    "declined": _l("Declined"),
+}
+STATE_LABELS = {
+    "to_visit": _l("To visit"),
+    "come_back": _l("Come back"),
+    "done": _l("Done"),
+}
+# The visit timeline's words for a declaration's steps ("declaration recorded (Vehicle)").
+DECLARATION_ACTION_LABELS = {
+    "declaration_created": _l("declaration started"),
+    "declaration_recorded": _l("declaration recorded"),
+    "declaration_submitted": _l("declaration submitted on iHanoi"),
+    "declaration_verified": _l("declaration verified"),
+    "declaration_needs_fix": _l("declaration sent back for a fix"),
+}
+
+# --- declarations ------------------------------------------------------------------
+
+DECLARATION_KIND_LABELS = {"licence": _l("Driving licence"), "vehicle": _l("Vehicle")}
+DECLARATION_STATUS_LABELS = {"draft": _l("Draft"), "recorded": _l("Recorded"),
+                             "submitted": _l("Submitted"), "verified": _l("Verified"),
+                             "needs_fix": _l("Needs fixing")}
+LAWFUL_BASIS_LABELS = {
+    "consent": _l("The resident agreed"),
+    "official_duty": _l("Official duty (Plan 375, data cleaning)"),
+}
+CONSENT_METHOD_LABELS = {"verbal": _l("Verbally"), "written": _l("In writing")}
+CHANNEL_LABELS = {"home_visit": _l("Home visit"), "kiosk": _l("At the kiosk"),
+                  "office": _l("At the office")}
+SITUATION_LABELS = {
+    "in_use": _l("In use by the owner"),
+    "sold_not_transferred": _l("Sold, not transferred"),
+    "bought_not_transferred": _l("Bought, not transferred"),
+    "lost_stolen": _l("Lost or stolen"),
+    "scrapped": _l("Scrapped"),
+}
+VEHICLE_TYPE_LABELS = {
+    "motorcycle": _l("Motorbike"), "moped": _l("Moped"),
+    "electric_motorcycle": _l("Electric motorbike"), "electric_moped": _l("Electric moped"),
+    "car": _l("Car"), "truck": _l("Truck"), "other": _l("Other vehicle"),
+}
+PLATE_COLOUR_LABELS = {"white": _l("White"), "yellow": _l("Yellow"), "blue": _l("Blue")}
+
+# The names templates know them by.
+TEMPLATE_GLOBALS = {
+    "role_labels": ROLE_LABELS,
+    "relation_labels": RELATION_LABELS,
+    "gender_labels": GENDER_LABELS,
+    "support_labels": SUPPORT_LABELS,
+    "ihanoi_labels": IHANOI_LABELS,
+    "action_labels": ACTION_LABELS,
+    "outcome_labels": OUTCOME_LABELS,
+    "state_labels": STATE_LABELS,
+    "declaration_action_labels": DECLARATION_ACTION_LABELS,
+    "declaration_kind_labels": DECLARATION_KIND_LABELS,
+    "declaration_status_labels": DECLARATION_STATUS_LABELS,
+}
+
+
+def init_app(app) -> None:
+    """Make the vocabulary's dicts template globals (once, for every template)."""
+    app.jinja_env.globals.update(TEMPLATE_GLOBALS)
