@@ -185,7 +185,7 @@ def child_raw(csv_path: str, db_path: str) -> dict:
 
 def child_breakdown(csv_path: str) -> dict:
     """µs per row of check_resident and of each validator it calls, on the file's rows."""
-    from wardkit import text, validators
+    from wardkit import names, text, validators
     from wardkit.residents import rules
 
     with open(csv_path, encoding="utf-8-sig", newline="") as f:
@@ -205,8 +205,7 @@ def child_breakdown(csv_path: str) -> dict:
         "validators.check_cccd": lambda: [
             validators.check_cccd(r["cccd"], dob=d, gender=r["gender"], today=today)
             for r, d in zip(raws, dobs)],
-        "validators.check_name": lambda: [validators.check_name(r["full_name"])
-                                          for r in raws],
+        "names.check_name": lambda: [names.check_name(r["full_name"]) for r in raws],
         "text.fold (lru_cache cleared)": lambda: (text.fold.cache_clear(),
                                                   [text.fold(r["full_name"]) for r in raws]),
     }

@@ -1,4 +1,5 @@
-"""wardkit.validators: CCCD, phone, date of birth and name checks (docs/DOMAIN-RULES.md#citizen-id, #phones, #names)."""
+"""wardkit.validators and wardkit.names: CCCD, phone, date of birth and name checks
+(docs/DOMAIN-RULES.md#citizen-id, #phones, #names)."""
 import re
 import unicodedata
 from datetime import date, timedelta
@@ -9,9 +10,10 @@ from hypothesis import strategies as st
 
 from wardkit import clock
 from wardkit.text import fold
+from wardkit.names import check_name
 from wardkit.validators import (
-    OLD_MOBILE_PREFIXES, PROVINCE_CODES, Checked, check_cccd, check_dob, check_name,
-    check_phone, decode_cccd, normalize_digits,
+    OLD_MOBILE_PREFIXES, PROVINCE_CODES, Checked, check_cccd, check_dob, check_phone,
+    decode_cccd, normalize_digits,
 )
 
 FAST = settings(max_examples=200, deadline=None)

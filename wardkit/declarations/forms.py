@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectChoice, SelectField, StringField
 
-from .. import clock, validators, vehicles
+from .. import clock, names, vehicles
 from ..vocabulary import (CHANNEL_LABELS, CONSENT_METHOD_LABELS, LAWFUL_BASIS_LABELS,
                           PLATE_COLOUR_LABELS, SITUATION_LABELS, VEHICLE_TYPE_LABELS)
 from ..text import clean_line
@@ -247,8 +247,8 @@ class DeclarationForm(FlaskForm):
                 warnings += [(name, w) for w in checked.warnings]
         # The registered owner is a person's name (the resident's own rules) unless it is
         # an organisation's ("Công ty …"): docs/DOMAIN-RULES.md, "Names".
-        owner = validators.check_name(self.owner_name.data, required=False,
-                                      max_length=MAX_TEXT, organisation_ok=True)
+        owner = names.check_name(self.owner_name.data, required=False,
+                                 max_length=MAX_TEXT, organisation_ok=True)
         if owner.error:
             self._error("owner_name", owner.error)
         else:

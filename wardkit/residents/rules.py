@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
 
-from .. import validators
+from .. import names, validators
 from . import queries
 
 GENDER_VALUES = ("male", "female")
@@ -46,7 +46,7 @@ def check_resident(raw: dict, *, db=None, ward_code: str | None = None,
     resident of the ward is an error and a same-name-and-birthday person a warning.
     """
     result = ResidentCheck()
-    name = validators.check_name(raw.get("full_name"))
+    name = names.check_name(raw.get("full_name"))
     dob = validators.check_dob(raw.get("dob"), today=today)
     phone = validators.check_phone(raw.get("phone"))
     gender = raw.get("gender") if raw.get("gender") in GENDER_VALUES else None
