@@ -71,7 +71,7 @@ def wardkit_commit(db, tid, i):
         assert ward is not None
         if queries.name_taken(db, WARD, name):
             raise AssertionError(f"name {name} already taken")
-        queries.create_group(db, ward_code=WARD, name=name, cluster=None,
+        queries.insert_group(db, ward_code=WARD, name=name, cluster=None,
                              target_adults=0, by=None)
 
 

@@ -52,7 +52,7 @@ def seed_demo(db, ward_code: str = DEMO_WARD, *, households: int = DEFAULT_HOUSE
                    for username, role, display in DEMO_USERS]
     with write(db):
         groups = [
-            group_queries.create_group(db, ward_code=ward_code, name=f"Tổ dân phố số {k}",
+            group_queries.insert_group(db, ward_code=ward_code, name=f"Tổ dân phố số {k}",
                                        cluster=f"Cụm {(k - 1) // 5 + 1}", target_adults=0,
                                        by=None)
             for k in range(1, n_groups + 1)
@@ -70,11 +70,12 @@ def seed_demo(db, ward_code: str = DEMO_WARD, *, households: int = DEFAULT_HOUSE
             items=counted(fake.generate_ward(seed, groups, households, today=today)))
         for group in groups:
             # The target is the group's population aged 15+, as the city sets it.
-            group_queries.update_group(db, ward_code, group["id"], name=group["name"],
-                                       cluster=group["cluster"],
-                                       target_adults=adults[group["id"]], by=None)
-            audit.record(db, "group_created", entity="residential_groups",
-                         entity_id=group["id"], ward_code=ward_code, detail={"demo": True})
+            group_queries.update_group_row(db, ward_code, group["id"], name=group["name"],
+                                           cluster=group["cluster"],
+                                           target_adults=adults[group["id"]], by=None)
+            audit.record(db, "group_created", user_id=None, ward_code=ward_code,
+                         entity="residential_groups", entity_id=group["id"],
+                         detail={"demo": True})
         # Obvious sample links (.example), kept as samples: the sheets print "MẪU / SAMPLE"
         # until an admin enters the official ones on the Settings page.
         sheet_queries.save_settings(

@@ -1,7 +1,9 @@
-"""SQL for residential groups. Every function is scoped to one ward."""
+"""Residential groups: the ward's groups (reads) and the create and update actions, each
+in its own transaction with its audit row. Every function is scoped to one ward."""
 import re
 
-from .. import clock
+from .. import audit, clock
+from ..db import write
 from ..ids import new_id
 
 
@@ -49,7 +51,36 @@ def name_taken(db, ward_code: str, name: str, *, except_id: str | None = None) -
 
 def create_group(db, *, ward_code: str, name: str, cluster: str | None, target_adults: int,
                  by: str | None) -> dict:
-    """Insert a group and return the new row."""
+    """Create a group in `ward_code`, audited as `group_created` by `by`; return the new
+    row."""
+    with write(db):
+        row = insert_group(db, ward_code=ward_code, name=name, cluster=cluster,
+                           target_adults=target_adults, by=by)
+        audit.record(db, "group_created", user_id=by, ward_code=ward_code,
+                     entity="residential_groups", entity_id=row["id"])
+    return row
+
+
+def update_group(db, ward_code: str, group: dict, *, name: str, cluster: str | None,
+                 target_adults: int, by: str | None) -> list[str]:
+    """Rename `group` and set its cluster and adult target, audited as `group_updated`
+    by `by`; return the names of the fields that changed."""
+    fields = {"name": name, "cluster": cluster, "target_adults": target_adults}
+    with write(db):
+        update_group_row(db, ward_code, group["id"], by=by, **fields)
+        changed = sorted(k for k, v in fields.items() if group[k] != v)
+        audit.record(db, "group_updated", user_id=by, ward_code=ward_code,
+                     entity="residential_groups", entity_id=group["id"],
+                     detail={"fields": changed})
+    return changed
+
+
+# Row-level writes without an audit row, for `flask seed-demo`, which audits its groups
+# itself once their targets are known.
+
+def insert_group(db, *, ward_code: str, name: str, cluster: str | None, target_adults: int,
+                 by: str | None) -> dict:
+    """Insert a group (no audit row) and return the new row."""
     now = clock.now_iso()
     row = {
         "id": new_id(), "ward_code": ward_code, "name": name, "cluster": cluster,
@@ -60,9 +91,9 @@ def create_group(db, *, ward_code: str, name: str, cluster: str | None, target_a
     return row
 
 
-def update_group(db, ward_code: str, group_id: str, *, name: str, cluster: str | None,
-                 target_adults: int, by: str | None) -> None:
-    """Rename a group and set its cluster and adult target."""
+def update_group_row(db, ward_code: str, group_id: str, *, name: str, cluster: str | None,
+                     target_adults: int, by: str | None) -> None:
+    """Set a group's name, cluster and adult target (no audit row)."""
     db.execute(
         """
         UPDATE residential_groups

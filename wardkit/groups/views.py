@@ -4,8 +4,7 @@ from htmx_flask import make_response as htmx_response
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import audit
-from ..db import get_db, write
+from ..db import get_db
 from ..home.views import home_page
 from ..htmx import page_or_fragment, wants_fragment
 from ..security import MANAGER_ROLES, STAFF, roles
@@ -42,11 +41,8 @@ def create():
     form = GroupForm()
     if not (form.validate() and _check_unique(form)):
         return home_page(group_form=form, status=422)
-    db = get_db()
-    with write(db):
-        group = queries.create_group(db, ward_code=current_user.ward_code,
-                                     by=current_user.id, **_fields(form))
-        audit.record(db, "group_created", entity="residential_groups", entity_id=group["id"])
+    group = queries.create_group(get_db(), ward_code=current_user.ward_code,
+                                 by=current_user.id, **_fields(form))
     flash(_("Group %(name)s added.", name=group["name"]), "success")
     return redirect(url_for("home.index"), code=303)
 
@@ -90,12 +86,7 @@ def update(group_id):
                                 f"group-{group_id}", status=422, group=group, form=form)
     db = get_db()
     fields = _fields(form)
-    with write(db):
-        queries.update_group(db, current_user.ward_code, group_id, by=current_user.id,
-                             **fields)
-        changed = sorted(k for k, v in fields.items() if group[k] != v)
-        audit.record(db, "group_updated", entity="residential_groups", entity_id=group_id,
-                     detail={"fields": changed})
+    queries.update_group(db, current_user.ward_code, group, by=current_user.id, **fields)
     if wants_fragment(f"group-{group_id}"):
         # The summary line listens for this event and reloads its total.
         return htmx_response(
