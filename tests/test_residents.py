@@ -258,6 +258,17 @@ def test_soft_delete_with_undo(client, db, auth, officer, home):
     assert [row["id"] for row in queries.search(db, WARD_A, "hung")[0]] == [rid]
 
 
+def test_restore_refused_when_the_cccd_was_taken_meanwhile(client, db, auth, officer, home):
+    rid = home["head"]["id"]
+    auth.post(f"/residents/{rid}/delete")
+    make_resident(db, home["household"], full_name="Nguyễn Văn Hưng", cccd="001058123456",
+                  dob=date(1958, 4, 2), gender="male")
+    r = auth.post(f"/residents/{rid}/restore", headers={"HX-Target": f"resident-{rid}", **HX})
+    assert r.status_code == 409
+    assert queries.get_resident(db, WARD_A, rid) is None
+    assert audit.entries(db, action="resident_restored") == []
+
+
 # --- new household -------------------------------------------------------------------
 
 def test_new_household_with_first_resident(client, db, auth, officer, home):

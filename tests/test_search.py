@@ -134,15 +134,11 @@ def test_paging_runs_across_the_tiers(db, group):
 def test_index_follows_edits_deletes_and_restores(db, group):
     household = at(db, group, "81", "Hồng Hà")
     person = make_resident(db, household, full_name="Phạm Thị Mai")
-    with write(db):
-        queries.update_resident(db, WARD_A, person["id"], {"full_name": "Phạm Thị Hồng"},
-                                by=None)
+    queries.update_resident(db, WARD_A, person["id"], {"full_name": "Phạm Thị Hồng"}, by=None)
     assert [r["full_name"] for r in queries.search(db, WARD_A, "81 hong")[0]] == ["Phạm Thị Hồng"]
-    with write(db):
-        queries.soft_delete_resident(db, WARD_A, person["id"], by=None)
+    queries.soft_delete_resident(db, WARD_A, person["id"], by=None)
     assert queries.search(db, WARD_A, "81 hong ha")[0] == []
-    with write(db):
-        queries.restore_resident(db, WARD_A, person["id"], by=None)
+    queries.restore_resident(db, WARD_A, person["id"], by=None)
     assert len(queries.search(db, WARD_A, "81 hong ha")[0]) == 1
 
 

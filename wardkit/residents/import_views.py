@@ -42,9 +42,9 @@ from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import audit, clock
+from .. import clock
 from ..files import read_json, sweep_tokens, write_json, write_private
-from ..db import connect, get_db, sqlite3, write
+from ..db import connect, get_db, sqlite3
 from ..groups import queries as group_queries
 from ..htmx import page_or_fragment, wants_fragment
 from ..security import FIELD_ROLES, roles
@@ -123,9 +123,9 @@ def upload():
 @bp.route("", methods=["POST"])
 @roles(*FIELD_ROLES)
 def preview():
-    """Read and check the uploaded file (no transaction) and show the preview."""
+    """Read and check the uploaded file and show the preview (nothing is written but
+    the import_previewed audit row)."""
     sweep()
-    db = get_db()
     group_id = request.form.get("group_id", "")[:64]
     upload_file = request.files.get("file")   # beyond MAX_CONTENT_LENGTH: 413 already
     if upload_file is None or not upload_file.filename:
@@ -133,9 +133,9 @@ def preview():
     data = upload_file.read(importer.MAX_BYTES + 1)
     filename = os.path.basename(upload_file.filename.replace("\\", "/"))[:120]
     try:
-        table = importer.read_table(data, filename)
-        plan = importer.plan_import(db, current_user.ward_code, table,
-                                    today=clock.today(), default_group_id=group_id or None)
+        table, plan = importer.preview_import(
+            get_db(), current_user.ward_code, data, filename, today=clock.today(),
+            default_group_id=group_id or None, by=current_user.id)
     except importer.ImportRefused as exc:
         return _upload_page(exc.message, exc.status, group_id)
     token = None
@@ -144,9 +144,6 @@ def preview():
             "user_id": current_user.id, "ward_code": current_user.ward_code,
             "filename": filename, "group_id": group_id or None,
             "locale": str(get_locale() or "vi"), "created_at": clock.now_iso()})
-    with write(db):
-        audit.record(db, "import_previewed", entity="wards", entity_id=current_user.ward_code,
-                     detail={**plan.counts(), "kind": table.kind})
     source = table.encoding if table.kind == "csv" else "Excel .xlsx"
     return render_template("residents/import_preview.html", plan=plan, table=table,
                            token=token, filename=filename, source=source,

@@ -1038,6 +1038,22 @@ def plan_import(db, ward_code: str, table: Table, *, today: date,
     return plan
 
 
+def preview_import(db, ward_code: str, data: bytes, filename: str, *, today: date,
+                   default_group_id: str | None, by: str | None) -> tuple[Table, ImportPlan]:
+    """Read and plan an uploaded file (writing nothing but the audit row
+    import_previewed, counts only) and return (table, plan).
+
+    :raises ImportRefused: as `read_table` and `plan_import` do (nothing is audited).
+    """
+    table = read_table(data, filename)
+    plan = plan_import(db, ward_code, table, today=today, default_group_id=default_group_id)
+    with write(db):
+        audit.record(db, "import_previewed", user_id=by, ward_code=ward_code,
+                     entity="wards", entity_id=ward_code,
+                     detail={**plan.counts(), "kind": table.kind})
+    return table, plan
+
+
 # --- applying --------------------------------------------------------------------------
 
 def apply_import(db, ward_code: str, plan: ImportPlan, *, by: str | None, via: str = "web",

@@ -1,14 +1,18 @@
 """SQL for households and residents, and the folded full-text index that search uses.
 
 Every lookup takes the caller's ward code: a row of another ward is simply not found.
-Writes here do not open transactions; callers wrap them in `db.write()`.
+Each user action (register a household, add, edit, remove or restore a resident, view a
+household, reissue its QR code) is one function here that opens `write()` and records its
+audit row (docs/ARCHITECTURE.md#write-path). `bulk_create` writes no audit row: the import
+that calls it records one for the whole batch.
 """
 import json
 import re
 import secrets
 from datetime import date
 
-from .. import clock
+from .. import audit, clock
+from ..db import write
 from ..ids import new_id
 from ..text import clean_line, fold, sort_key
 
@@ -49,12 +53,40 @@ def _household_row(fields: dict, *, ward_code: str, by: str | None, now: str) ->
 def create_household(db, *, ward_code: str, group_id: str, house_number: str,
                      lane: str | None, street: str, cluster: str | None = None,
                      notes: str | None = None, by: str | None) -> dict:
-    """Insert a household and return the new row."""
+    """Insert a household (audited as household_created) and return the new row."""
     row = _household_row(
         {"group_id": group_id, "house_number": house_number, "lane": lane, "street": street,
          "cluster": cluster, "notes": notes}, ward_code=ward_code, by=by, now=clock.now_iso())
-    db.table("households").insert(row)
+    with write(db):
+        db.table("households").insert(row)
+        audit.record(db, "household_created", user_id=by, ward_code=ward_code,
+                     entity="households", entity_id=row["id"])
     return row
+
+
+def register_household(db, *, ward_code: str, group: dict, house_number: str,
+                       lane: str | None, street: str, notes: str | None, fields: dict,
+                       by: str | None) -> dict:
+    """Insert a household of `group` and its first resident (validated `fields`) in one
+    transaction, each audited; return the household row."""
+    with write(db):
+        household = create_household(
+            db, ward_code=ward_code, group_id=group["id"], house_number=house_number,
+            lane=lane, street=street, cluster=group["cluster"], notes=notes, by=by)
+        create_resident(db, ward_code=ward_code, household_id=household["id"],
+                        fields=fields, by=by)
+    return household
+
+
+def view_household(db, ward_code: str, household_id: str, *, by: str | None) -> dict | None:
+    """Return the live household like `get_household` and record that `by` opened it
+    (household_viewed: who looked at whose data), or None without recording anything."""
+    household = get_household(db, ward_code, household_id)
+    if household is not None:
+        with write(db):
+            audit.record(db, "household_viewed", user_id=by, ward_code=ward_code,
+                         entity="households", entity_id=household_id)
+    return household
 
 
 def get_household(db, ward_code: str, household_id: str) -> dict | None:
@@ -88,13 +120,17 @@ def find_household_at(db, ward_code: str, group_id: str, address: str) -> dict |
 
 
 def reissue_reference(db, ward_code: str, household_id: str, *, by: str | None) -> str:
-    """Give the household a new QR token (old printed sheets stop working); return it."""
+    """Give the household a new QR token (old printed sheets stop working), audited as
+    reference_reissued; return the token."""
     reference = new_reference()
-    db.execute(
-        """UPDATE households SET reference = :ref, updated_at = :now, updated_by = :by
-           WHERE id = :id AND ward_code = :ward""",
-        {"ref": reference, "now": clock.now_iso(), "by": by, "id": household_id,
-         "ward": ward_code})
+    with write(db):
+        db.execute(
+            """UPDATE households SET reference = :ref, updated_at = :now, updated_by = :by
+               WHERE id = :id AND ward_code = :ward""",
+            {"ref": reference, "now": clock.now_iso(), "by": by, "id": household_id,
+             "ward": ward_code})
+        audit.record(db, "reference_reissued", user_id=by, ward_code=ward_code,
+                     entity="households", entity_id=household_id)
     return reference
 
 
@@ -161,19 +197,34 @@ def _resident_row(fields: dict, *, ward_code: str, household_id: str, by: str | 
 
 def create_resident(db, *, ward_code: str, household_id: str, fields: dict,
                     by: str | None) -> dict:
-    """Insert a resident of the household, index it for search, and return the row."""
+    """Insert a resident of the household, index it for search, audit it as
+    resident_created, and return the row."""
     row = _resident_row(fields, ward_code=ward_code, household_id=household_id, by=by,
                         now=clock.now_iso())
-    row["fts_rowid"] = _next_fts_rowid(db)
-    db.table("residents").insert(row)
-    _index(db, row)
+    with write(db):
+        row["fts_rowid"] = _next_fts_rowid(db)
+        db.table("residents").insert(row)
+        _index(db, row)
+        audit.record(db, "resident_created", user_id=by, ward_code=ward_code,
+                     entity="residents", entity_id=row["id"],
+                     detail={"household_id": household_id})
     return row
 
 
 def update_resident(db, ward_code: str, resident_id: str, fields: dict, *,
                     by: str | None) -> list[str]:
-    """Save edited fields of a live resident and re-index it; return the changed column
-    names (for the audit log, which never stores the values themselves)."""
+    """Save edited fields of a live resident, re-index it, and audit it as
+    resident_updated with the changed column names (never the values); return those
+    names."""
+    with write(db):
+        changed = _update_resident(db, ward_code, resident_id, fields, by=by)
+        audit.record(db, "resident_updated", user_id=by, ward_code=ward_code,
+                     entity="residents", entity_id=resident_id, detail={"fields": changed})
+    return changed
+
+
+def _update_resident(db, ward_code: str, resident_id: str, fields: dict, *,
+                     by: str | None) -> list[str]:
     old = get_resident(db, ward_code, resident_id)
     changes = {k: fields[k] for k in RESIDENT_FIELDS if k in fields}
     changes.update(_derived({**old, **fields}))
@@ -223,25 +274,37 @@ def list_residents(db, household_id: str) -> list[dict]:
 
 
 def soft_delete_resident(db, ward_code: str, resident_id: str, *, by: str | None) -> None:
-    """Mark a resident deleted (kept for sync and undo) and drop it from search."""
+    """Mark a resident deleted (kept for sync and undo), drop it from search, and audit
+    it as resident_deleted."""
     now = clock.now_iso()
-    db.execute(
-        """UPDATE residents SET deleted_at = :now, updated_at = :now, updated_by = :by
-           WHERE id = :id AND ward_code = :ward""",
-        {"now": now, "by": by, "id": resident_id, "ward": ward_code})
-    _unindex(db, get_resident(db, ward_code, resident_id, include_deleted=True)["fts_rowid"])
+    with write(db):
+        db.execute(
+            """UPDATE residents SET deleted_at = :now, updated_at = :now, updated_by = :by
+               WHERE id = :id AND ward_code = :ward""",
+            {"now": now, "by": by, "id": resident_id, "ward": ward_code})
+        _unindex(db, get_resident(db, ward_code, resident_id,
+                                  include_deleted=True)["fts_rowid"])
+        audit.record(db, "resident_deleted", user_id=by, ward_code=ward_code,
+                     entity="residents", entity_id=resident_id)
 
 
-def restore_resident(db, ward_code: str, resident_id: str, *, by: str | None) -> None:
-    """Undo a soft delete and put the resident back in search.
-
-    :raises sqlite3.IntegrityError: if another live resident took the same CCCD meanwhile.
-    """
-    db.execute(
-        """UPDATE residents SET deleted_at = NULL, updated_at = :now, updated_by = :by
-           WHERE id = :id AND ward_code = :ward""",
-        {"now": clock.now_iso(), "by": by, "id": resident_id, "ward": ward_code})
-    _index(db, get_resident(db, ward_code, resident_id))
+def restore_resident(db, ward_code: str, resident_id: str, *, by: str | None) -> bool:
+    """Undo a soft delete, put the resident back in search, and audit it as
+    resident_restored. Return False, changing nothing, when another live resident of the
+    ward now holds the same CCCD (checked inside the transaction)."""
+    with write(db):
+        resident = get_resident(db, ward_code, resident_id, include_deleted=True)
+        if resident["cccd"] and find_by_cccd(db, ward_code, resident["cccd"],
+                                             except_id=resident_id):
+            return False
+        db.execute(
+            """UPDATE residents SET deleted_at = NULL, updated_at = :now, updated_by = :by
+               WHERE id = :id AND ward_code = :ward""",
+            {"now": clock.now_iso(), "by": by, "id": resident_id, "ward": ward_code})
+        _index(db, get_resident(db, ward_code, resident_id))
+        audit.record(db, "resident_restored", user_id=by, ward_code=ward_code,
+                     entity="residents", entity_id=resident_id)
+    return True
 
 
 def find_by_cccd(db, ward_code: str, cccd: str, *, except_id: str | None = None) -> dict | None:
@@ -363,13 +426,6 @@ def _index(db, row: dict) -> None:
 
 def _unindex(db, fts_rowid: int) -> None:
     db.execute("DELETE FROM residents_fts WHERE rowid = ?", [fts_rowid])
-
-
-def reindex_household(db, household_id: str) -> None:
-    """Refresh the search entries of the household's residents (after an address edit)."""
-    for row in list_residents(db, household_id):
-        _unindex(db, row["fts_rowid"])
-        _index(db, row)
 
 
 def match_expressions(q: str) -> tuple[str, str] | None:

@@ -7,8 +7,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from htmx_flask import make_response as htmx_response
 
-from .. import audit, clock
-from ..db import get_db, write
+from .. import clock
+from ..db import get_db
 from ..declarations import queries as declaration_queries
 from ..errors import error_response
 from ..groups import queries as group_queries
@@ -56,7 +56,6 @@ def age(iso: str | None) -> int | None:
     born = date.fromisoformat(iso[:10])
     today = clock.today()
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
-
 
 
 def _household_or_404(household_id: str) -> dict:
@@ -142,18 +141,10 @@ def new_household():
             valid = False
     if not valid:
         return _new_household_page(form, 422)
-    with write(db):
-        household = queries.create_household(
-            db, ward_code=current_user.ward_code, group_id=group["id"],
-            house_number=form.house_number.data, lane=form.lane.data,
-            street=form.street.data, cluster=group["cluster"], notes=form.notes.data or None,
-            by=current_user.id)
-        resident = queries.create_resident(db, ward_code=current_user.ward_code,
-                                           household_id=household["id"], fields=form.cleaned,
-                                           by=current_user.id)
-        audit.record(db, "household_created", entity="households", entity_id=household["id"])
-        audit.record(db, "resident_created", entity="residents", entity_id=resident["id"],
-                     detail={"household_id": household["id"]})
+    household = queries.register_household(
+        db, ward_code=current_user.ward_code, group=group,
+        house_number=form.house_number.data, lane=form.lane.data, street=form.street.data,
+        notes=form.notes.data or None, fields=form.cleaned, by=current_user.id)
     flash(_("Household registered."), "success")
     return redirect(url_for("residents.household", household_id=household["id"]), code=303)
 
@@ -192,8 +183,10 @@ def _blank_add_form() -> ResidentForm:
 @roles(*FIELD_ROLES)
 def household(household_id):
     """Show a household: address, residents with inline add/edit, and its history."""
-    household = _household_or_404(household_id)
-    audit.record(get_db(), "household_viewed", entity="households", entity_id=household["id"])
+    household = queries.view_household(get_db(), current_user.ward_code, household_id,
+                                       by=current_user.id)
+    if household is None:
+        abort(404)
     return render_template("residents/household.html", **_household_context(household))
 
 
@@ -216,11 +209,8 @@ def reissue_reference(household_id):
     household = _household_or_404(household_id)
     if request.form.get("confirm") != "1":
         return render_template("residents/reissue_confirm.html", household=household)
-    db = get_db()
-    with write(db):
-        queries.reissue_reference(db, current_user.ward_code, household["id"],
-                                  by=current_user.id)
-        audit.record(db, "reference_reissued", entity="households", entity_id=household["id"])
+    queries.reissue_reference(get_db(), current_user.ward_code, household["id"],
+                              by=current_user.id)
     flash(_("A new QR code was issued. Print a new sheet for this household."), "success")
     return redirect(url_for("residents.household", household_id=household["id"]), code=303)
 
@@ -244,12 +234,9 @@ def add_resident(household_id):
         return page_or_fragment("residents/household.html", "residents/_add_form.html",
                                 "resident-new", status=422,
                                 **_household_context(household, form))
-    with write(db):
-        resident = queries.create_resident(db, ward_code=current_user.ward_code,
-                                           household_id=household["id"], fields=form.cleaned,
-                                           by=current_user.id)
-        audit.record(db, "resident_created", entity="residents", entity_id=resident["id"],
-                     detail={"household_id": household["id"]})
+    resident = queries.create_resident(db, ward_code=current_user.ward_code,
+                                       household_id=household["id"], fields=form.cleaned,
+                                       by=current_user.id)
     if not wants_fragment("resident-new"):
         flash(_("%(name)s added.", name=resident["full_name"]), "success")
         return redirect(url_for("residents.household", household_id=household["id"]),
@@ -295,11 +282,8 @@ def edit_resident(resident_id):
     if not form.check(db, current_user.ward_code, except_id=resident_id):
         return page_or_fragment("residents/edit.html", "residents/_edit_row.html", target,
                                 status=422, resident=resident, form=form)
-    with write(db):
-        changed = queries.update_resident(db, current_user.ward_code, resident_id,
-                                          form.cleaned, by=current_user.id)
-        audit.record(db, "resident_updated", entity="residents", entity_id=resident_id,
-                     detail={"fields": changed})
+    queries.update_resident(db, current_user.ward_code, resident_id, form.cleaned,
+                            by=current_user.id)
     resident = queries.get_resident(db, current_user.ward_code, resident_id)
     if wants_fragment(target):
         return _changed(_row(resident))
@@ -313,11 +297,8 @@ def edit_resident(resident_id):
 def delete_resident(resident_id):
     """Remove a person from the household (soft delete), with an undo button."""
     resident = _resident_or_404(resident_id)
-    db = get_db()
-    with write(db):
-        queries.soft_delete_resident(db, current_user.ward_code, resident_id,
-                                     by=current_user.id)
-        audit.record(db, "resident_deleted", entity="residents", entity_id=resident_id)
+    queries.soft_delete_resident(get_db(), current_user.ward_code, resident_id,
+                                 by=current_user.id)
     if wants_fragment(f"resident-{resident_id}"):
         return _changed(render_template("residents/_deleted_row.html", resident=resident))
     flash(_("%(name)s removed.", name=resident["full_name"]), "success")
@@ -331,16 +312,11 @@ def restore_resident(resident_id):
     """Undo a removal."""
     resident = _resident_or_404(resident_id, include_deleted=True)
     db = get_db()
-    if resident["deleted_at"] is not None:
-        if resident["cccd"] and queries.find_by_cccd(db, current_user.ward_code,
-                                                     resident["cccd"]):
-            return error_response(409, _("Another person in the ward now holds the same "
-                                         "CCCD. Open that record and check which one is "
-                                         "right."))
-        with write(db):
-            queries.restore_resident(db, current_user.ward_code, resident_id,
-                                     by=current_user.id)
-            audit.record(db, "resident_restored", entity="residents", entity_id=resident_id)
+    if resident["deleted_at"] is not None and not queries.restore_resident(
+            db, current_user.ward_code, resident_id, by=current_user.id):
+        return error_response(409, _("Another person in the ward now holds the same "
+                                     "CCCD. Open that record and check which one is "
+                                     "right."))
     resident = queries.get_resident(db, current_user.ward_code, resident_id)
     if wants_fragment(f"resident-{resident_id}"):
         return _changed(_row(resident))
