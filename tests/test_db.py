@@ -1,10 +1,18 @@
 """The data layer: pragmas, write() transactions, the SQLite version gate, backups."""
+import os
+import pathlib
+import subprocess
+import sys
 import threading
+import time
 
 import pytest
 
+from wardkit import connections
 from wardkit import db as dbmod
 from wardkit.db import SQLiteTooOld, apply_migrations, check_sqlite_version, connect, write
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
 def test_connection_pragmas(db_path):
@@ -212,10 +220,75 @@ def test_pooled_connection_never_carries_a_transaction_over(app):
         assert again is conn and not again.conn.in_transaction
 
 
-def test_without_pool_each_context_gets_its_own_connection(app):
-    app.config["DB_POOL"] = False
+def test_without_pool_each_context_gets_its_own_connection(app, monkeypatch):
+    monkeypatch.setattr(connections, "POOL", False)
     with app.app_context():
         one = dbmod.get_db()
     with app.app_context():
         two = dbmod.get_db()
     assert one is not two
+
+
+# --- what the data seam keeps between requests (wardkit/connections.py) --------------
+
+def test_a_request_closing_its_connection_leaves_the_wal_in_place(app, monkeypatch):
+    """The idle connection: a request's close is never the last one, so it does not
+    checkpoint and delete the WAL (fsyncs on every request)."""
+    monkeypatch.setattr(connections, "POOL", False)
+    wal = app.config["DATABASE"] + "-wal"
+    with app.app_context():
+        with write(dbmod.get_db()) as db:
+            db.execute("INSERT INTO residential_groups (id, ward_code, name, created_at,"
+                       " updated_at) VALUES ('g-idle', '00103', 'Tổ 1', '2026-01-01',"
+                       " '2026-01-01')")
+    assert os.path.exists(wal)
+
+
+def test_writers_queue_instead_of_polling_for_the_lock(db_path):
+    """The writers' queue: a writer waits its turn behind a long write even when its own
+    busy_timeout is far shorter, instead of failing with "database is locked"."""
+    holder, waiter = connect(str(db_path)), connect(str(db_path))
+    waiter.execute("PRAGMA busy_timeout=20")
+    started, result = threading.Event(), {}
+
+    def hold():
+        with write(holder):
+            holder.execute("CREATE TABLE IF NOT EXISTS t (x)")
+            started.set()
+            time.sleep(0.4)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    started.wait(5)
+    try:
+        with write(waiter):
+            waiter.execute("CREATE TABLE IF NOT EXISTS u (x)")
+        result["ok"] = True
+    except Exception as exc:  # noqa: BLE001 - reported below
+        result["error"] = exc
+    thread.join()
+    assert result == {"ok": True}
+
+
+def test_writers_queue_across_server_processes(db_path, tmp_path):
+    """Another server process holding a write: this one queues on the lock file."""
+    ready = tmp_path / "ready"
+    script = (
+        "import sys, time, pathlib\n"
+        f"sys.path.insert(0, {str(ROOT)!r})\n"
+        "from wardkit.db import connect, write\n"
+        f"db = connect({str(db_path)!r})\n"
+        "with write(db):\n"
+        "    db.execute('CREATE TABLE IF NOT EXISTS t (x)')\n"
+        f"    pathlib.Path({str(ready)!r}).touch()\n"
+        "    time.sleep(0.6)\n"
+    )
+    child = subprocess.Popen([sys.executable, "-c", script])
+    deadline = time.monotonic() + 10
+    while not ready.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    waiter = connect(str(db_path))
+    waiter.execute("PRAGMA busy_timeout=20")
+    with write(waiter):
+        waiter.execute("CREATE TABLE IF NOT EXISTS u (x)")
+    assert child.wait(10) == 0

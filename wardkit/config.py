@@ -25,10 +25,6 @@ THREADS = 8
 # runs THREADS threads. 1 on Windows, which has no fork().
 PROCESSES = 0
 
-# Keep each server thread's SQLite connection between requests (saves ~0.7 ms a
-# request; see wardkit/db.py). False opens and closes one per request.
-DB_POOL = True
-
 # Compression (Flask-Compress, wardkit/assets.py): pages and text assets go to the
 # tablets gzip'd (brotli when the browser offers it, which browsers do only over https).
 # PDFs, spreadsheets, CSV downloads and images are sent as they are: they are already

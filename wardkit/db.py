@@ -1,20 +1,22 @@
-"""The data seam: one SQLite connection per request, durable pragmas, `write()` for every
-write transaction, migrations, and the `init-db` / `backup` commands."""
+"""The data seam, as in Flask's tutorial: `get_db()` gives the request its connection,
+`close_db()` ends it at teardown, and `write()` wraps every write transaction in
+`BEGIN IMMEDIATE` ... COMMIT (or ROLLBACK). Also the SQLite version gate, migrations and
+the `init-db` / `backup` commands. Opening connections (pragmas) and what is kept between
+requests live in `wardkit.connections`."""
 import contextlib
 import importlib.util
-import os
 import pathlib
-import threading
 
 import click
 from flask.cli import with_appcontext
 from flask import current_app, g
 from sqlite_utils import Database
 
-try:  # The pysqlite3 wheel bundles a fixed SQLite; sqlite-utils uses it too when present.
-    import pysqlite3.dbapi2 as sqlite3
-except ImportError:  # pragma: no cover - requirements.txt always installs it
-    import sqlite3
+from . import connections
+from .connections import sqlite3
+
+# Opening a connection with WardKit's pragmas (CLI commands, benchmarks and tests use it).
+connect = connections.connect
 
 MIGRATIONS_FILE = pathlib.Path(__file__).resolve().parent.parent / "migrations" / "migrations.py"
 
@@ -50,170 +52,21 @@ def check_sqlite_version(version: str | None = None) -> str:
     return version
 
 
-# One writer at a time per database file, queued. SQLite's busy handler retries on a
-# timer (sleeps of 1, 2, 5 ... 100 ms) instead of queueing, so under sustained load
-# some writers starve past busy_timeout (measured: 5 of ~45,000 commits failed
-# "database is locked" in 20 s with 8 threads) and the others wait far longer than the
-# lock was held (p99 over 500 ms with two server processes). So writers queue here
-# first: on a thread lock within the process, then on an flock() of `<db>-writelock`
-# across WardKit's server processes, which wakes the next writer as soon as the lock
-# is released. busy_timeout still covers any other program that writes.
-WRITE_LOCK_TIMEOUT = 30.0  # seconds a writer waits in the process queue before giving up
-_WRITE_LOCKS: dict[str, "WriteLock"] = {}
-_WRITE_LOCKS_GUARD = threading.Lock()
-
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - Windows: one server process, the thread lock suffices
-    fcntl = None
-
-
-class WriteLock:
-    """The write queue of one database file: a thread lock, then a file lock."""
-
-    def __init__(self, path: str):
-        self.thread_lock = threading.Lock()
-        self.path = path + "-writelock"
-        self.fd = None
-        self.pid = None
-
-    def acquire(self, timeout: float) -> bool:
-        """Wait for the queue; return False if the thread queue timed out."""
-        if not self.thread_lock.acquire(timeout=timeout):
-            return False
-        if fcntl is not None:
-            try:
-                if self.pid != os.getpid():  # a descriptor inherited across fork() is shared
-                    self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-                    self.pid = os.getpid()
-                fcntl.flock(self.fd, fcntl.LOCK_EX)
-            except OSError:
-                # The lock file cannot be used (read-only directory): rely on busy_timeout.
-                pass
-        return True
-
-    def release(self) -> None:
-        """Let the next writer in."""
-        try:
-            if fcntl is not None and self.fd is not None and self.pid == os.getpid():
-                try:
-                    fcntl.flock(self.fd, fcntl.LOCK_UN)
-                except OSError:
-                    pass
-        finally:
-            self.thread_lock.release()
-
-
-def _write_lock(path: str) -> WriteLock:
-    """Return this process's write queue for the database file at `path`."""
-    real = os.path.realpath(path)
-    with _WRITE_LOCKS_GUARD:
-        if real not in _WRITE_LOCKS:
-            _WRITE_LOCKS[real] = WriteLock(real)
-        return _WRITE_LOCKS[real]
-
-
-def connect(path: str) -> Database:
-    """Return a sqlite-utils Database on a new connection with WardKit's pragmas set.
-
-    `isolation_level=None` leaves transactions to us: `write()` begins them IMMEDIATE.
-    :raises AssertionError: if the file cannot be put in WAL mode.
-    """
-    conn = sqlite3.connect(path, isolation_level=None, timeout=5.0, check_same_thread=False)
-    # foreign_keys must be set outside a transaction; WAL persists but is asserted.
-    conn.execute("PRAGMA busy_timeout=5000")
-    mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-    assert mode.lower() == "wal", f"journal_mode is {mode}, not wal"
-    # FULL: with NORMAL a committed record can vanish after a power cut (no UPS in wards).
-    conn.execute("PRAGMA synchronous=FULL")
-    conn.execute("PRAGMA foreign_keys=ON")
-    conn.execute("PRAGMA secure_delete=ON")
-    # 32 MiB of page cache (default 2 MiB): a ward's indexes stay in memory, which
-    # makes bulk imports a third faster. Per connection, so it is cheap until used.
-    conn.execute("PRAGMA cache_size=-32768")
-    db = Database(conn, execute_plugins=False)
-    db.write_lock = _write_lock(path)
-    return db
-
-
-# Closing the last connection to a WAL database checkpoints the WAL into the main file
-# and deletes it, with fsyncs (~2 ms a request, measured). Each process keeps one idle
-# connection per database open, so a request's close is never the last one. It runs no
-# queries; SQLite still checkpoints automatically every 1000 WAL pages on commit.
-_ANCHORS: dict[tuple[int, str], Database] = {}
-_MAX_ANCHORS = 4  # databases per process (one in production; tests make many)
-_INHERITED: list[Database] = []  # a parent's anchors after fork(): never used or closed
-_ANCHORS_GUARD = threading.Lock()
-
-
-def _anchor(path: str) -> None:
-    """Open this process's idle connection to `path`, once."""
-    pid = os.getpid()
-    key = (pid, os.path.realpath(path))
-    if key in _ANCHORS:
-        return
-    with _ANCHORS_GUARD:
-        if key in _ANCHORS:
-            return
-        for other in [k for k in _ANCHORS if k[0] != pid]:
-            # SQLite must not close a connection opened before fork() in the child.
-            _INHERITED.append(_ANCHORS.pop(other))
-        while len(_ANCHORS) >= _MAX_ANCHORS:
-            _ANCHORS.pop(next(iter(_ANCHORS))).close()
-        _ANCHORS[key] = connect(path)
-
-
-# Each server thread keeps its connection between requests: opening one costs ~0.7 ms
-# (SQLite parses the whole schema on a connection's first statement, then the PRAGMAs
-# above), a good part of a small request. Safe because a connection carries nothing
-# from one request to the next: `write()` always commits or rolls back, no code changes
-# PRAGMAs or creates TEMP objects at run time, and close_db() rolls back anything left
-# open; every cursor is a local of the request, so CPython resets its statement (ending
-# its read snapshot) when the request ends. `DB_POOL = False` opens one per request.
-_POOL = threading.local()
-
-
-def _pooled(path: str) -> Database:
-    """Return this thread's open connection to `path`, opening one when needed."""
-    pid = os.getpid()
-    held = getattr(_POOL, "held", None)
-    if held is not None:
-        db, held_pid, held_path = held
-        if held_pid == pid and held_path == path:
-            return db
-        if held_pid == pid:
-            db.close()
-        else:
-            _INHERITED.append(db)  # opened before fork(): never closed by the child
-    db = connect(path)
-    _POOL.held = (db, pid, path)
-    return db
-
-
 def get_db() -> Database:
     """Return this request's (or app context's) Database, opening it on first use."""
     if "db" not in g:
-        path = current_app.config["DATABASE"]
-        if current_app.config.get("DB_POOL", True):
-            g.db = _pooled(path)
-            g.db_pooled = True
-        else:
-            g.db = connect(path)
-        _anchor(path)
+        g.db = connections.open(current_app.config["DATABASE"])
     return g.db
 
 
 def close_db(exc=None) -> None:
-    """End this context's use of its connection: close it, or, when it is the thread's
-    pooled one, roll back anything left open and keep it for the next request."""
+    """End this context's use of its connection (teardown): roll back anything left
+    open, then close it or hand it back for the thread's next request."""
     db = g.pop("db", None)
-    if db is None:
-        return
-    if g.pop("db_pooled", False):
+    if db is not None:
         if db.conn.in_transaction:
             db.conn.execute("ROLLBACK")
-    else:
-        db.close()
+        connections.done(db)
 
 
 @contextlib.contextmanager
@@ -221,17 +74,16 @@ def write(db: Database | None = None):
     """Run the block in one `BEGIN IMMEDIATE` transaction; yield the Database.
 
     IMMEDIATE takes the write lock up front, so a read-then-write transaction waits on
-    busy_timeout instead of failing at once with "database is locked" (docs/ARCHITECTURE.md#durability).
-    Commits when the block ends, rolls back if it raises. Nested calls become part of the
-    outer transaction (sqlite-utils calls inside nest as savepoints).
+    busy_timeout instead of failing at once with "database is locked"
+    (docs/ARCHITECTURE.md#write-path). Commits when the block ends, rolls back if it
+    raises. A `write()` inside another joins the outer transaction (sqlite-utils calls
+    inside nest as savepoints).
     """
     db = db if db is not None else get_db()
     if db.conn.in_transaction:
         yield db
         return
-    if not db.write_lock.acquire(timeout=WRITE_LOCK_TIMEOUT):
-        raise sqlite3.OperationalError("database is locked (write queue timed out)")
-    try:
+    with connections.writer_turn(db):
         db.execute("BEGIN IMMEDIATE")
         try:
             yield db
@@ -246,8 +98,6 @@ def write(db: Database | None = None):
                 if db.conn.in_transaction:
                     db.conn.execute("ROLLBACK")
                 raise
-    finally:
-        db.write_lock.release()
 
 
 # sqlite-utils' Table.insert/update look the table and its columns up in sqlite_master on
