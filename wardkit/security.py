@@ -14,6 +14,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from . import clock
 from .auth import queries
 from .auth.users import ROLES, User
+from .db import write
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -148,11 +149,13 @@ def load_session(db, token: str) -> User | None:
     elif (now - clock.parse(row["last_seen_at"])).total_seconds() > idle_limit(row["role"]):
         reason = "idle_timeout"
     if reason:
-        queries.revoke_session(db, id_hash, reason)
+        with write(db):
+            queries.revoke_session(db, id_hash, reason)
         return None
     if (now - clock.parse(row["last_seen_at"])).total_seconds() >= current_app.config[
             "SESSION_TOUCH_SECONDS"]:
-        queries.touch_session(db, id_hash, clock.iso(now))
+        with write(db):
+            queries.touch_session(db, id_hash, clock.iso(now))
     return User(
         id=row["user_id"], username=row["username"], display_name=row["display_name"],
         role=row["role"], ward_code=row["ward_code"], ward_name=row["ward_name"],
