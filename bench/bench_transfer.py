@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from wardkit import create_app  # noqa: E402
-from wardkit.auth.views import set_user_password  # noqa: E402
+from wardkit.auth.accounts import set_user_password  # noqa: E402
 from wardkit.db import apply_migrations, connect, sqlite3  # noqa: E402
 from wardkit.demo import seed_demo  # noqa: E402
 

@@ -8,7 +8,7 @@ from flask.cli import with_appcontext
 
 from . import audit, clock
 from .auth import queries as auth_queries
-from .auth.views import create_user_account, normalise_ward_code
+from .auth.accounts import create_user_account
 from .db import get_db, write
 from .groups import queries as group_queries
 from .residents import fake
@@ -41,7 +41,7 @@ def seed_demo(db, ward_code: str = DEMO_WARD, *, households: int = DEFAULT_HOUSE
     """
     if auth_queries.count_users(db):
         return None
-    ward_code = normalise_ward_code(ward_code)
+    ward_code = auth_queries.normalise_ward_code(ward_code)
     if auth_queries.get_ward(db, ward_code) is None:
         raise click.ClickException(f"no ward with code {ward_code}")
     today = clock.today()
@@ -84,7 +84,7 @@ def seed_demo(db, ward_code: str = DEMO_WARD, *, households: int = DEFAULT_HOUSE
             by=None, is_sample=True)
         accounts = {username: create_user_account(
             db, username=username, role=role, ward_code=ward_code, password=password,
-            display_name=display, is_demo=True)
+            display_name=display, is_demo=True, by=None, via="cli")
             for username, role, display, password in credentials}
         seed_visits(db, ward_code, groups, officer_id=accounts["demo.officer"]["id"],
                     leader_id=accounts["demo.leader"]["id"], seed=seed)

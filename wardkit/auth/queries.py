@@ -1,4 +1,6 @@
-"""SQL for users, their server-side sessions and login attempts."""
+"""SQL for users, wards, server-side sessions and login attempts: row-level reads and
+writes without audit rows. The account actions that open a transaction and audit it are in
+`accounts.py`; `wardkit.security` keeps sessions and throttling with these functions."""
 
 from .. import clock
 from ..ids import new_id
@@ -37,7 +39,7 @@ def list_users(db, ward_code: str) -> list[dict]:
 
 def create_user(db, *, username: str, password_hash: str, display_name: str, role: str,
                 ward_code: str, is_demo: bool = False, created_by: str | None = None) -> dict:
-    """Insert a user and return the new row."""
+    """Insert a user (no audit row) and return the new row."""
     now = clock.now_iso()
     row = {
         "id": new_id(),
@@ -79,6 +81,12 @@ def set_active(db, user_id: str, active: bool, *, by: str | None) -> None:
 def count_users(db) -> int:
     """Return how many users exist (0 means a fresh database)."""
     return db.execute("SELECT count(*) FROM users").fetchone()[0]
+
+
+def normalise_ward_code(code: str) -> str:
+    """Return a ward code in its stored 5-digit form ("103" -> "00103")."""
+    code = code.strip()
+    return code.zfill(5) if code.isdigit() else code
 
 
 def get_ward(db, code: str) -> dict | None:

@@ -9,12 +9,12 @@ from flask import (Blueprint, abort, current_app, flash, redirect, render_templa
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
-from .. import audit, security
-from ..db import get_db, write
-from . import queries
+from .. import security
+from ..db import get_db
+from . import accounts, queries
 from .forms import (PASSWORD_MESSAGES, LoginForm, PasswordChangeForm, PasswordResetForm,
                     UserCreateForm)
-from .users import ROLES, User
+from .users import ROLES
 
 bp = Blueprint("auth", __name__)
 
@@ -38,13 +38,6 @@ def _restart_cookie_session() -> None:
         session["lang"] = lang
 
 
-def _user_from_row(row: dict, token: str) -> User:
-    ward = queries.get_ward(get_db(), row["ward_code"])
-    return User(id=row["id"], username=row["username"], display_name=row["display_name"],
-                role=row["role"], ward_code=row["ward_code"], ward_name=ward["name"],
-                session_token=token)
-
-
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     """Show the login form; sign the user in, or explain why not."""
@@ -55,42 +48,19 @@ def login():
         return render_template("auth/login.html", form=form)
     if not form.validate():
         return render_template("auth/login.html", form=form), 422
-    db = get_db()
-    username = form.username.data.strip()
-    key = username.casefold()
-    addr = request.remote_addr or "-"
-    retry = security.login_retry_after(db, key, addr)
-    if retry:
-        # A locked account gets this same answer for right and wrong passwords.
-        with write(db):
-            queries.record_attempt(db, username=key, client_addr=addr, outcome="locked")
-            audit.record(db, "login_locked", entity="users",
-                         detail={"retry_after": retry})
-        resp = current_app.make_response(
-            (render_template("auth/login.html", form=form, locked_minutes=-(-retry // 60)), 429))
-        resp.headers["Retry-After"] = str(retry)
+    outcome = accounts.log_in(get_db(), form.username.data.strip(), form.password.data,
+                              client_addr=request.remote_addr or "-")
+    if outcome.retry_after:
+        resp = current_app.make_response((render_template(
+            "auth/login.html", form=form, locked_minutes=-(-outcome.retry_after // 60)), 429))
+        resp.headers["Retry-After"] = str(outcome.retry_after)
         return resp
-    row = queries.get_user_by_username(db, username)
-    usable = row is not None and row["is_active"]
-    ok = security.verify_password(row["password_hash"] if usable else None, form.password.data)
-    if not ok:
-        with write(db):
-            queries.record_attempt(db, username=key, client_addr=addr, outcome="failure")
-            audit.record(db, "login_failed", entity="users",
-                         entity_id=row["id"] if row else None,
-                         user_id=row["id"] if row else None,
-                         ward_code=row["ward_code"] if row else None,
-                         detail={"reason": "inactive" if row and not usable else "bad_credentials"})
+    if outcome.user is None:
         form.password.errors.append(_("Wrong username or password."))
         return render_template("auth/login.html", form=form), 422
     next_url = safe_next(request.args.get("next"))
     _restart_cookie_session()
-    with write(db):
-        token = security.start_session(db, row)
-        queries.record_attempt(db, username=key, client_addr=addr, outcome="success")
-        audit.record(db, "login", entity="users", entity_id=row["id"], user_id=row["id"],
-                     ward_code=row["ward_code"])
-    login_user(_user_from_row(row, token))
+    login_user(outcome.user)
     return redirect(next_url, code=303)
 
 
@@ -98,10 +68,7 @@ def login():
 @security.roles(*ROLES)
 def logout():
     """End the server-side session, so a replayed cookie is anonymous."""
-    db = get_db()
-    with write(db):
-        queries.revoke_session(db, security.hash_token(current_user.session_token), "logout")
-        audit.record(db, "logout", entity="users", entity_id=current_user.id)
+    accounts.log_out(get_db(), current_user)
     logout_user()
     _restart_cookie_session()
     flash(_("You have signed out."), "info")
@@ -127,13 +94,7 @@ def change_password():
         valid = False
     if not valid:
         return render_template("auth/password.html", form=form), 422
-    new_hash = security.hash_password(form.new_password.data)
-    with write(db):
-        queries.set_password(db, current_user.id, new_hash, by=current_user.id)
-        queries.revoke_user_sessions(db, current_user.id, "password_changed")
-        token = security.start_session(db, row)
-        audit.record(db, "password_changed", entity="users", entity_id=current_user.id)
-    login_user(_user_from_row(row, token))
+    login_user(accounts.change_password(db, row, form.new_password.data))
     flash(_("Your password has been changed. Other devices have been signed out."), "success")
     return redirect(url_for("home.index"), code=303)
 
@@ -169,14 +130,10 @@ def create_user():
         valid = False
     if not valid:
         return _users_page(form, 422)
-    password_hash = security.hash_password(form.password.data)
-    with write(db):
-        row = queries.create_user(
-            db, username=form.username.data.strip(), password_hash=password_hash,
-            display_name=form.display_name.data.strip(), role=form.role.data,
-            ward_code=current_user.ward_code, created_by=current_user.id)
-        audit.record(db, "user_created", entity="users", entity_id=row["id"],
-                     detail={"role": row["role"]})
+    row = accounts.create_user_account(
+        db, username=form.username.data.strip(), role=form.role.data,
+        ward_code=current_user.ward_code, password=form.password.data,
+        display_name=form.display_name.data.strip(), by=current_user.id)
     flash(_("User %(username)s created.", username=row["username"]), "success")
     return redirect(url_for("auth.users"), code=303)
 
@@ -197,13 +154,7 @@ def set_active(user_id):
     if row["id"] == current_user.id and not active:
         flash(_("You cannot deactivate your own account."), "error")
         return redirect(url_for("auth.users"), code=303)
-    db = get_db()
-    with write(db):
-        queries.set_active(db, row["id"], active, by=current_user.id)
-        if not active:
-            queries.revoke_user_sessions(db, row["id"], "deactivated")
-        audit.record(db, "user_activated" if active else "user_deactivated",
-                     entity="users", entity_id=row["id"])
+    accounts.set_user_active(get_db(), row, active, by=current_user.id)
     message = _("%(username)s can sign in again.", username=row["username"]) if active else \
         _("%(username)s has been deactivated and signed out.", username=row["username"])
     flash(message, "success")
@@ -225,60 +176,13 @@ def reset_password(user_id):
         valid = False
     if not valid:
         return render_template("admin/reset_password.html", form=form, user=row), 422
-    new_hash = security.hash_password(form.password.data)  # slow: outside the transaction
-    reset_password_to(get_db(), row, new_hash, by=current_user.id)
+    accounts.reset_password(get_db(), row, form.password.data, by=current_user.id)
     flash(_("New password set for %(username)s. Give it to them in person.",
             username=row["username"]), "success")
     return redirect(url_for("auth.users"), code=303)
 
 
-def reset_password_to(db, user: dict, password_hash: str, *, by: str | None,
-                      via: str | None = None) -> int:
-    """Give `user` the new `password_hash` and end every session of theirs, audited, in
-    one transaction; return how many sessions ended. `by` is the admin (None from the
-    command line, then `via` says so in the audit row)."""
-    with write(db):
-        queries.set_password(db, user["id"], password_hash, by=by)
-        ended = queries.revoke_user_sessions(db, user["id"], "password_reset")
-        detail = {"via": via, "sessions_ended": ended} if via else None
-        audit.record(db, "password_reset", entity="users", entity_id=user["id"],
-                     ward_code=user["ward_code"], detail=detail)
-    return ended
-
-
-# --- command line --------------------------------------------------------------------
-
-def normalise_ward_code(code: str) -> str:
-    """Return a ward code in its stored 5-digit form ("103" -> "00103")."""
-    code = code.strip()
-    return code.zfill(5) if code.isdigit() else code
-
-
-def create_user_account(db, *, username: str, role: str, ward_code: str, password: str,
-                        display_name: str | None = None, is_demo: bool = False) -> dict:
-    """Create a user after checking role, ward, username and password; return the row.
-
-    :raises ValueError: with a message for the operator when something is wrong.
-    """
-    if role not in ROLES:
-        raise ValueError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
-    ward = queries.get_ward(db, normalise_ward_code(ward_code))
-    if ward is None:
-        raise ValueError(f"no ward with code {ward_code!r} (see wardkit/data/hanoi_wards.csv)")
-    if queries.get_user_by_username(db, username):
-        raise ValueError(f"username {username!r} is already taken")
-    problem = security.password_problem(password)
-    if problem:
-        raise ValueError(str(PASSWORD_MESSAGES[problem]))
-    password_hash = security.hash_password(password)
-    with write(db):
-        row = queries.create_user(db, username=username, password_hash=password_hash,
-                                  display_name=display_name or username, role=role,
-                                  ward_code=ward["code"], is_demo=is_demo)
-        audit.record(db, "user_created", entity="users", entity_id=row["id"],
-                     ward_code=ward["code"], detail={"role": role, "via": "cli"})
-    return row
-
+# --- command line: the same actions as the pages -------------------------------------
 
 @click.command("create-user")
 @click.argument("username")
@@ -291,29 +195,12 @@ def create_user_account(db, *, username: str, role: str, ward_code: str, passwor
 def create_user_command(username, role, ward_code, password, display_name):
     """Create a user of ROLE in a ward (the first admin is made this way)."""
     try:
-        row = create_user_account(get_db(), username=username, role=role, ward_code=ward_code,
-                                  password=password, display_name=display_name)
+        row = accounts.create_user_account(
+            get_db(), username=username, role=role, ward_code=ward_code, password=password,
+            display_name=display_name, by=None, via="cli")
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"Created {row['role']} {row['username']} in ward {row['ward_code']}.")
-
-
-def set_user_password(db, *, username: str, password: str) -> dict:
-    """Give an existing user a new password from the command line, ending every session
-    of theirs as a password change does; return the user's row.
-
-    :raises ValueError: with a message for the operator when the user is unknown or the
-        password breaks the app's password rules.
-    """
-    row = queries.get_user_by_username(db, username)
-    if row is None:
-        raise ValueError(f"no user named {username!r} (the Users page lists them)")
-    problem = security.password_problem(password)
-    if problem:
-        raise ValueError(str(PASSWORD_MESSAGES[problem]))
-    password_hash = security.hash_password(password)  # slow: outside the transaction
-    reset_password_to(db, row, password_hash, by=None, via="cli")
-    return row
 
 
 @click.command("set-password")
@@ -324,7 +211,7 @@ def set_user_password(db, *, username: str, password: str) -> dict:
 def set_password_command(username, password):
     """Set a new password for USERNAME (e.g. a lost demo password); their sessions end."""
     try:
-        row = set_user_password(get_db(), username=username, password=password)
+        row = accounts.set_user_password(get_db(), username=username, password=password)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"New password set for {row['username']}; their sessions have ended.")

@@ -289,7 +289,7 @@ def import_residents_command(file, ward, dry_run, group_name):
     garbled encoding, missing columns, too large).
     """
     from ..auth import queries as auth_queries
-    from ..auth.views import normalise_ward_code
+    from ..auth.queries import normalise_ward_code
 
     db = get_db()
     ward_code = normalise_ward_code(ward)
