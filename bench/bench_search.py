@@ -25,6 +25,7 @@ from wardkit import create_app  # noqa: E402
 from wardkit.db import apply_migrations, connect, sqlite3, write  # noqa: E402
 from wardkit.groups import queries as group_queries  # noqa: E402
 from wardkit.residents import fake, queries  # noqa: E402
+from wardkit.residents.search import search  # noqa: E402
 from wardkit.text import fold  # noqa: E402
 
 WARD = "00103"
@@ -122,11 +123,11 @@ def main():
 
     # Warm the page cache the same way for every contender.
     for term in terms[:50]:
-        queries.search(db, WARD, term)
+        search(db, WARD, term)
         like_scan(db, term)
 
-    fts_times, fts_hits = timed(lambda q: queries.search(db, WARD, q)[0], terms)
-    address_times, address_hits = timed(lambda q: queries.search(db, WARD, q)[0],
+    fts_times, fts_hits = timed(lambda q: search(db, WARD, q)[0], terms)
+    address_times, address_hits = timed(lambda q: search(db, WARD, q)[0],
                                         address_terms)
     like_times, like_hits = timed(lambda q: like_scan(db, q), terms)
 
@@ -160,10 +161,10 @@ def main():
     print(f"{'path':<34} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'mean ms':>8} "
           f"{'hits':>6}")
     print("-" * 78)
-    rows = [("queries.search (FTS5, folded)", fts_times, fts_hits),
+    rows = [("search (FTS5, folded)", fts_times, fts_hits),
             ("LIKE '%…%' scan (baseline)", like_times, like_hits),
             ("POST /residents/search (HTTP)", http_times, http_hits),
-            (f"queries.search, {len(address_terms)} addresses", address_times, address_hits)]
+            (f"search, {len(address_terms)} addresses", address_times, address_hits)]
     for label, times, hits in rows:
         print(f"{label:<34} {percentile(times, 50):8.2f} {percentile(times, 95):8.2f} "
               f"{max(times):8.2f} {statistics.mean(times):8.2f} {hits:6d}")

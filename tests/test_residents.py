@@ -6,6 +6,7 @@ import pytest
 
 from wardkit import audit
 from wardkit.residents import queries
+from wardkit.residents.search import search
 from tests.factories import (WARD_A, WARD_B, make_group, make_household, make_resident,
                              make_user)
 
@@ -133,7 +134,7 @@ def test_name_typed_with_eth_is_stored_with_d_stroke_and_found(client, db, auth,
                   headers={"HX-Target": "resident-new", **HX})
     assert r.status_code == 200, r.text
     for q in ("đỗ đào", "do dao", "\u00d0ỗ"):
-        assert [p["full_name"] for p in queries.search(db, WARD_A, q)[0]] == ["Đỗ Thị Đào"]
+        assert [p["full_name"] for p in search(db, WARD_A, q)[0]] == ["Đỗ Thị Đào"]
 
 
 def test_same_cccd_is_blocked_and_links_to_the_person(client, db, auth, officer, home):
@@ -252,10 +253,10 @@ def test_soft_delete_with_undo(client, db, auth, officer, home):
     assert r.status_code == 200 and "/restore" in r.text
     assert queries.get_resident(db, WARD_A, rid) is None
     assert db.execute("SELECT deleted_at FROM residents WHERE id = ?", [rid]).fetchone()[0]
-    assert queries.search(db, WARD_A, "hung")[0] == []
+    assert search(db, WARD_A, "hung")[0] == []
     r = auth.post(f"/residents/{rid}/restore", headers=target)
     assert r.status_code == 200 and "Nguyễn Văn Hùng" in r.text
-    assert [row["id"] for row in queries.search(db, WARD_A, "hung")[0]] == [rid]
+    assert [row["id"] for row in search(db, WARD_A, "hung")[0]] == [rid]
 
 
 def test_restore_refused_when_the_cccd_was_taken_meanwhile(client, db, auth, officer, home):
@@ -345,40 +346,40 @@ def test_reissue_reference_other_ward_is_404(client, db, auth, officer):
 @pytest.mark.parametrize("q", ["nguyen van hung", "Nguyễn Văn Hùng", "nguyen v h",
                                "ng van hun", "NGUYEN VAN HUNG", "hung"])
 def test_search_is_diacritic_blind(db, home, q):
-    rows, _ = queries.search(db, WARD_A, q)
+    rows, _ = search(db, WARD_A, q)
     assert [r["full_name"] for r in rows] == ["Nguyễn Văn Hùng"]
 
 
 def test_search_d_stroke(db, home):
     make_resident(db, home["household"], full_name="Đặng Thị Đào", cccd=None)
-    assert [r["full_name"] for r in queries.search(db, WARD_A, "dang dao")[0]] == ["Đặng Thị Đào"]
+    assert [r["full_name"] for r in search(db, WARD_A, "dang dao")[0]] == ["Đặng Thị Đào"]
 
 
 def test_search_nfd_query_finds_nfc_name(db, home):
     q = unicodedata.normalize("NFD", "Hùng")
-    assert queries.search(db, WARD_A, q)[0][0]["id"] == home["head"]["id"]
+    assert search(db, WARD_A, q)[0][0]["id"] == home["head"]["id"]
 
 
 def test_search_by_cccd_tail_phone_address_reference(db, home):
     make_resident(db, home["household"], full_name="Trần Thị Lan", phone="0912345678",
                   cccd=None, gender="female", dob=date(1990, 1, 1))
-    assert queries.search(db, WARD_A, "3456")[0][0]["full_name"] == "Nguyễn Văn Hùng"
-    assert queries.search(db, WARD_A, "001058")[0][0]["full_name"] == "Nguyễn Văn Hùng"
-    assert queries.search(db, WARD_A, "5678")[0][0]["full_name"] == "Trần Thị Lan"
-    assert queries.search(db, WARD_A, "0912")[0][0]["full_name"] == "Trần Thị Lan"
-    by_street = {r["full_name"] for r in queries.search(db, WARD_A, "au co")[0]}
+    assert search(db, WARD_A, "3456")[0][0]["full_name"] == "Nguyễn Văn Hùng"
+    assert search(db, WARD_A, "001058")[0][0]["full_name"] == "Nguyễn Văn Hùng"
+    assert search(db, WARD_A, "5678")[0][0]["full_name"] == "Trần Thị Lan"
+    assert search(db, WARD_A, "0912")[0][0]["full_name"] == "Trần Thị Lan"
+    by_street = {r["full_name"] for r in search(db, WARD_A, "au co")[0]}
     assert by_street == {"Nguyễn Văn Hùng", "Trần Thị Lan"}
     ref = home["household"]["reference"]
-    assert len(queries.search(db, WARD_A, ref)[0]) == 2
+    assert len(search(db, WARD_A, ref)[0]) == 2
 
 
 def test_search_never_crosses_wards(db, home):
     other_group = make_group(db, ward_code=WARD_B)
     other = make_household(db, group=other_group, ward_code=WARD_B)
     make_resident(db, other, full_name="Nguyễn Văn Hùng", cccd=None, ward_code=WARD_B)
-    rows, _ = queries.search(db, WARD_A, "hung")
+    rows, _ = search(db, WARD_A, "hung")
     assert [r["id"] for r in rows] == [home["head"]["id"]]
-    assert queries.search(db, WARD_A, other["reference"])[0] == []
+    assert search(db, WARD_A, other["reference"])[0] == []
 
 
 def test_search_sorts_the_vietnamese_way_and_pages(db, home):
@@ -387,13 +388,13 @@ def test_search_sorts_the_vietnamese_way_and_pages(db, home):
     for n, name in enumerate(names):
         make_resident(db, home["household"], full_name=name, cccd=None,
                       dob=date(1980, 1, 1 + n))
-    rows, more = queries.search(db, WARD_A, "thi van", per_page=50)
+    rows, more = search(db, WARD_A, "thi van", per_page=50)
     assert rows == []  # every word must match
-    rows = [r["full_name"] for r in queries.search(db, WARD_A, "", per_page=50)[0]]
+    rows = [r["full_name"] for r in search(db, WARD_A, "", per_page=50)[0]]
     rows.remove("Nguyễn Văn Hùng")
     assert rows == list(reversed(names))
-    first, more = queries.search(db, WARD_A, "", per_page=4)
-    second, _ = queries.search(db, WARD_A, "", page=1, per_page=4)
+    first, more = search(db, WARD_A, "", per_page=4)
+    second, _ = search(db, WARD_A, "", page=1, per_page=4)
     assert more and len(first) == 4 and not set(r["id"] for r in first) & set(r["id"] for r in second)
 
 

@@ -6,6 +6,7 @@ import pytest
 
 from wardkit.db import MIGRATIONS_FILE, write
 from wardkit.residents import queries
+from wardkit.residents.search import search
 from tests.factories import WARD_A, WARD_B, make_group, make_household, make_resident
 
 HX = {"HX-Request": "true", "HX-Target": "residents-results"}
@@ -44,15 +45,15 @@ def hong_ha(db, group):
 
 
 def test_house_number_and_street_find_that_household_first(db, hong_ha):
-    rows, _ = queries.search(db, WARD_A, "81 hong ha")
+    rows, _ = search(db, WARD_A, "81 hong ha")
     assert addresses(rows) == ["Số 81, Hồng Hà", "Số 81, Hồng Mai"]
     assert rows[0]["household_id"] == hong_ha["81"]["id"]
 
 
 def test_a_number_is_matched_whole(db, hong_ha):
-    found = set(addresses(queries.search(db, WARD_A, "81")[0]))
+    found = set(addresses(search(db, WARD_A, "81")[0]))
     assert found == {"Số 81, Hồng Hà", "Số 81, Hồng Mai"}  # not 810, not 181
-    assert addresses(queries.search(db, WARD_A, "810")[0]) == ["Số 810, Hồng Hà"]
+    assert addresses(search(db, WARD_A, "810")[0]) == ["Số 810, Hồng Hà"]
 
 
 @pytest.mark.parametrize("q", ["Số 96, Đặng Thai Mai", "so 96 dang thai mai",
@@ -63,7 +64,7 @@ def test_number_labels_and_punctuation_typed_or_not(db, group, q):
     at(db, group, "196", "Đặng Thai Mai", "Bùi Thị Anh")
     at(db, group, "96", "Nguyễn Đình Thi", "Bùi Thị Ánh")
     at(db, group, "96", "Đặng Thai Mai", "Vũ Thị Yến")
-    assert addresses(queries.search(db, WARD_A, q)[0]) == ["Số 96, Đặng Thai Mai"]
+    assert addresses(search(db, WARD_A, q)[0]) == ["Số 96, Đặng Thai Mai"]
 
 
 @pytest.mark.parametrize("q", ["ngõ 155 ngách 20", "155 20", "ngo 155, ngach 20 nhat tan",
@@ -72,41 +73,41 @@ def test_lane_numbers_are_searched_with_the_street(db, group, q):
     at(db, group, "4", "Nhật Tân", "Đỗ Văn Nam", lane="Ngõ 155, ngách 20")
     at(db, group, "4", "Nhật Tân", "Đỗ Văn Bắc", lane="Ngõ 155, ngách 2")
     at(db, group, "20", "Nhật Tân", "Đỗ Văn Tây", lane="Ngõ 1550")
-    assert [r["full_name"] for r in queries.search(db, WARD_A, q)[0]] == ["Đỗ Văn Nam"]
+    assert [r["full_name"] for r in search(db, WARD_A, q)[0]] == ["Đỗ Văn Nam"]
 
 
 def test_number_with_a_letter(db, group):
     at(db, group, "6B", "Yên Phụ", "Hà Văn Sáu")
     at(db, group, "60", "Yên Phụ", "Hà Văn Sáu Mươi")
-    assert addresses(queries.search(db, WARD_A, "6b yen phu")[0]) == ["Số 6B, Yên Phụ"]
-    assert addresses(queries.search(db, WARD_A, "so 6 yen phu")[0]) == ["Số 6B, Yên Phụ"]
+    assert addresses(search(db, WARD_A, "6b yen phu")[0]) == ["Số 6B, Yên Phụ"]
+    assert addresses(search(db, WARD_A, "so 6 yen phu")[0]) == ["Số 6B, Yên Phụ"]
 
 
 def test_label_words_alone_still_find_names(db, group):
     """Without a number, "số"/"ngõ" are ordinary words: Sơn and Ngô are names."""
     at(db, group, "12", "Âu Cơ", "Ngô Văn Sơn", lane="Ngõ 34")
     at(db, group, "14", "Âu Cơ", "Lê Thị Hoa", lane="Ngõ 34")
-    assert [r["full_name"] for r in queries.search(db, WARD_A, "ngo")[0]] == ["Ngô Văn Sơn"]
-    assert [r["full_name"] for r in queries.search(db, WARD_A, "so")[0]] == ["Ngô Văn Sơn"]
-    assert len(queries.search(db, WARD_A, "ngo 34")[0]) == 2
+    assert [r["full_name"] for r in search(db, WARD_A, "ngo")[0]] == ["Ngô Văn Sơn"]
+    assert [r["full_name"] for r in search(db, WARD_A, "so")[0]] == ["Ngô Văn Sơn"]
+    assert len(search(db, WARD_A, "ngo 34")[0]) == 2
 
 
 def test_whole_name_first_then_whole_words_then_prefixes(db, group):
     at(db, group, "1", "Âu Cơ", "Hồ Kim Thương", "Hoàng Kim Thư", "Hồ Kim Thư")
     # Every word whole, "hồ" from the street: after the person named so, before prefixes.
     at(db, group, "2", "Tây Hồ", "Đỗ Kim Thư")
-    names = [r["full_name"] for r in queries.search(db, WARD_A, "hồ kim thư")[0]]
+    names = [r["full_name"] for r in search(db, WARD_A, "hồ kim thư")[0]]
     assert names == ["Hồ Kim Thư", "Đỗ Kim Thư", "Hoàng Kim Thư", "Hồ Kim Thương"]
 
 
 def test_short_numbers_are_addresses_not_id_tails(db, group):
     at(db, group, "5", "Âu Cơ", "Lê Văn Tám", cccd="001070000081")
     at(db, group, "81", "Âu Cơ", "Lê Văn Chín")
-    assert [r["full_name"] for r in queries.search(db, WARD_A, "81")[0]] == ["Lê Văn Chín"]
+    assert [r["full_name"] for r in search(db, WARD_A, "81")[0]] == ["Lê Văn Chín"]
     # From three digits on, a number also finds the end or start of a CCCD, after the
     # households at that number.
     at(db, group, "081", "Âu Cơ", "Lê Văn Mười")
-    names = [r["full_name"] for r in queries.search(db, WARD_A, "081")[0]]
+    names = [r["full_name"] for r in search(db, WARD_A, "081")[0]]
     assert names == ["Lê Văn Mười", "Lê Văn Tám"]
 
 
@@ -114,17 +115,17 @@ def test_other_wards_never_appear(db, hong_ha):
     other = make_group(db, ward_code=WARD_B)
     at(db, other, "81", "Hồng Hà", "Phạm Thị Mai", ward_code=WARD_B)
     at(db, other, "96", "Đặng Thai Mai", "Hồ Kim Thư", ward_code=WARD_B)
-    rows, _ = queries.search(db, WARD_A, "81 hong ha")
+    rows, _ = search(db, WARD_A, "81 hong ha")
     assert [r["household_id"] for r in rows][:1] == [hong_ha["81"]["id"]]
     assert all(r["household_id"] != hong_ha["81"]["id"] for r in rows[1:])
-    assert queries.search(db, WARD_A, "96 dang thai mai")[0] == []
-    assert queries.search(db, WARD_A, "ho kim thu")[0] == []
+    assert search(db, WARD_A, "96 dang thai mai")[0] == []
+    assert search(db, WARD_A, "ho kim thu")[0] == []
 
 
 def test_paging_runs_across_the_tiers(db, group):
     at(db, group, "7", "Âu Cơ", *[f"Lê Văn Tư {n:02d}" for n in range(5)])
     at(db, group, "8", "Âu Cơ", *[f"Lê Văn Tường {n:02d}" for n in range(5)])
-    pages = [queries.search(db, WARD_A, "le van tu", page=p, per_page=3) for p in range(4)]
+    pages = [search(db, WARD_A, "le van tu", page=p, per_page=3) for p in range(4)]
     names = [r["full_name"] for rows, _ in pages for r in rows]
     assert names[:5] == [f"Lê Văn Tư {n:02d}" for n in range(5)]
     assert names[5:] == [f"Lê Văn Tường {n:02d}" for n in range(5)]
@@ -135,11 +136,11 @@ def test_index_follows_edits_deletes_and_restores(db, group):
     household = at(db, group, "81", "Hồng Hà")
     person = make_resident(db, household, full_name="Phạm Thị Mai")
     queries.update_resident(db, WARD_A, person["id"], {"full_name": "Phạm Thị Hồng"}, by=None)
-    assert [r["full_name"] for r in queries.search(db, WARD_A, "81 hong")[0]] == ["Phạm Thị Hồng"]
+    assert [r["full_name"] for r in search(db, WARD_A, "81 hong")[0]] == ["Phạm Thị Hồng"]
     queries.soft_delete_resident(db, WARD_A, person["id"], by=None)
-    assert queries.search(db, WARD_A, "81 hong ha")[0] == []
+    assert search(db, WARD_A, "81 hong ha")[0] == []
     queries.restore_resident(db, WARD_A, person["id"], by=None)
-    assert len(queries.search(db, WARD_A, "81 hong ha")[0]) == 1
+    assert len(search(db, WARD_A, "81 hong ha")[0]) == 1
 
 
 def test_imports_and_the_demo_index_addresses(db, group):
@@ -154,9 +155,9 @@ def test_imports_and_the_demo_index_addresses(db, group):
             ({"id": existing["id"], "address": existing["address"]},
              [{**person, "full_name": "Trần Văn Hải"}]),
         ])
-    assert [r["full_name"] for r in queries.search(db, WARD_A, "Số 96 Đặng Thai Mai")[0]] \
+    assert [r["full_name"] for r in search(db, WARD_A, "Số 96 Đặng Thai Mai")[0]] \
         == ["Phạm Thị Mai"]
-    assert [r["full_name"] for r in queries.search(db, WARD_A, "81 hong ha")[0]] \
+    assert [r["full_name"] for r in search(db, WARD_A, "81 hong ha")[0]] \
         == ["Trần Văn Hải"]
 
 
@@ -172,15 +173,15 @@ def test_migration_rebuilds_the_index_of_existing_rows(db, group):
             db.execute("INSERT INTO residents_fts (rowid, name, address) VALUES (?, ?, ?)",
                        [r[0], r[1], "so 81, hong ha"])
     # The old entries: "Số" indexed, so "so" found every household (and a deleted person).
-    assert len(queries.search(db, WARD_A, "so")[0]) == 3
+    assert len(search(db, WARD_A, "so")[0]) == 3
     spec = importlib.util.spec_from_file_location("migrations_under_test", MIGRATIONS_FILE)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     with write(db):
         module.m0011_search_addresses(db)
-    names = [r["full_name"] for r in queries.search(db, WARD_A, "81 hong ha")[0]]
+    names = [r["full_name"] for r in search(db, WARD_A, "81 hong ha")[0]]
     assert names == ["Trần Văn Hải", "Phạm Thị Mai"]  # name order: Hải before Mai
-    assert queries.search(db, WARD_A, "so")[0] == []  # "Số" is no longer indexed
+    assert search(db, WARD_A, "so")[0] == []  # "Số" is no longer indexed
 
 
 def test_results_show_the_household_address(client, db, auth, officer, hong_ha):
@@ -205,7 +206,7 @@ def test_migration_maps_stored_eth_to_d_stroke_and_finds_the_person(db, group):
     spec.loader.exec_module(module)
     with write(db):
         module.m0011_search_addresses(db)  # the index as it was, from those values
-    assert queries.search(db, WARD_A, "dang van hung")[0] == []
+    assert search(db, WARD_A, "dang van hung")[0] == []
     with write(db):
         module.m0012_eth_is_d_stroke(db)
     row = db.execute("""SELECT r.full_name, r.name_folded, h.street, h.address, h.address_folded
@@ -214,4 +215,4 @@ def test_migration_maps_stored_eth_to_d_stroke_and_finds_the_person(db, group):
     assert tuple(row) == ("Đặng Văn Hùng", "dang van hung", "Đội Cấn", "Số 12, Đội Cấn",
                           "so 12, doi can")
     for q in ("đặng văn hùng", "dang van hung", "12 doi can"):
-        assert [r["full_name"] for r in queries.search(db, WARD_A, q)[0]] == ["Đặng Văn Hùng"]
+        assert [r["full_name"] for r in search(db, WARD_A, q)[0]] == ["Đặng Văn Hùng"]

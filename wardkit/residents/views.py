@@ -18,6 +18,7 @@ from ..sheets import documents as sheet_documents
 from ..sheets import queries as sheet_queries
 from ..visits import queries as visit_queries
 from . import queries
+from . import search as resident_search
 from .forms import HouseholdForm, ResidentForm
 
 bp = Blueprint("residents", __name__)
@@ -86,7 +87,7 @@ def _page_number() -> int:
 @roles(*FIELD_ROLES)
 def index():
     """Show the search page with the first residents in Vietnamese name order."""
-    rows, more = queries.search(get_db(), current_user.ward_code, "")
+    rows, more = resident_search.search(get_db(), current_user.ward_code, "")
     return render_template("residents/index.html", rows=rows, more=more, q="", page=0,
                            total=queries.count_residents(get_db(), current_user.ward_code))
 
@@ -98,7 +99,7 @@ def search():
     to the live search box, the whole page otherwise."""
     q = request.form.get("q", "")[:100]
     page = _page_number()
-    rows, more = queries.search(get_db(), current_user.ward_code, q, page=page)
+    rows, more = resident_search.search(get_db(), current_user.ward_code, q, page=page)
     if wants_fragment("residents-more"):  # "show more" appends the next page's rows
         return render_template("residents/_result_rows.html", rows=rows, more=more, q=q,
                                page=page)
