@@ -298,14 +298,17 @@ def test_password_stored_with_scrypt(db):
 # --- admin pages -------------------------------------------------------------------
 
 def test_admin_creates_user_in_own_ward(client, db, auth):
-    make_user(db, username="boss", role="admin")
+    boss = make_user(db, username="boss", role="admin")
     auth.login("boss")
     r = auth.post("/admin/users", {"username": "le.binh", "display_name": "Lê Bình",
                                    "role": "officer", "password": "mat khau rat dai"})
     assert r.status_code == 303
     row = queries.get_user_by_username(db, "le.binh")
     assert row["ward_code"] == "00103" and row["role"] == "officer"
-    assert audit.entries(db, action="user_created")[0]["entity_id"] == row["id"]
+    assert row["updated_by"] == boss["id"]
+    entry = audit.entries(db, action="user_created")[0]
+    assert (entry["entity_id"], entry["user_id"], entry["ward_code"]) == (
+        row["id"], boss["id"], "00103")
 
 
 def _selected_role(html: str) -> list[str]:

@@ -37,7 +37,9 @@ def test_leader_creates_group(client, db, leader, auth):
     [group] = queries.list_groups(db, WARD_A)
     assert group["name"] == "Tổ dân phố số 7"  # whitespace collapsed
     assert group["target_adults"] == 1250
-    assert audit.entries(db, action="group_created")[0]["entity_id"] == group["id"]
+    entry = audit.entries(db, action="group_created")[0]
+    assert (entry["entity_id"], entry["user_id"], entry["ward_code"]) == (
+        group["id"], leader["id"], WARD_A)
     assert "Tổ dân phố số 7" in client.get("/").text
 
 

@@ -46,8 +46,7 @@ def seed_demo(db, ward_code: str = DEMO_WARD, *, households: int = DEFAULT_HOUSE
         raise click.ClickException(f"no ward with code {ward_code}")
     today = clock.today()
     n_groups = max(5, math.ceil(households / HOUSEHOLDS_PER_GROUP))
-    # Random passwords: a demo must never ship a guessable default login. Hashed before
-    # the transaction, which must stay short.
+    # Random passwords: a demo must never ship a guessable default login.
     credentials = [(username, role, display, "demo-" + secrets.token_urlsafe(9))
                    for username, role, display in DEMO_USERS]
     with write(db):
