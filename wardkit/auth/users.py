@@ -26,4 +26,4 @@ class User(UserMixin):
     @property
     def can_manage_groups(self) -> bool:
         """Return True for roles that may create and edit residential groups."""
-        return self.role in ("admin", "leader")
+        return self.role in ("admin", "leader")  # security.MANAGER_ROLES, which imports us
