@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask
 
-.PHONY: run test venv dev-deps browser pdf-libs faketime init-db translations bench clean
+.PHONY: run test venv dev-deps browser pdf-libs faketime wrk init-db translations bench clean
 
 run: $(VENV)/.runtime pdf-libs
 	$(FLASK) init-db
@@ -69,6 +69,16 @@ faketime:
 	  fi; \
 	fi
 
+# Debian's wrk drives the mixed-load benchmark (bench/bench_mixed.py).
+wrk:
+	@if ! command -v wrk >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = "0" ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; \
+	  else \
+	    echo "wrk is missing: sudo apt-get install wrk"; exit 1; \
+	  fi; \
+	fi
+
 init-db: $(VENV)/.runtime
 	$(FLASK) init-db
 
@@ -78,8 +88,9 @@ translations: $(VENV)/.dev
 	$(BIN)/pybabel update -i wardkit/translations/messages.pot -d wardkit/translations --no-fuzzy-matching --ignore-obsolete
 	$(BIN)/pybabel compile -d wardkit/translations
 
-bench: $(VENV)/.dev
+bench: $(VENV)/.dev wrk
 	$(BIN)/python bench/bench_commits.py
+	$(BIN)/python bench/bench_mixed.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache
