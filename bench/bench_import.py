@@ -1,5 +1,5 @@
 """Resident import, end to end: a 100,000-row CSV through the real path
-(`importer.read_table` → `plan_import` → `apply_import`) into a fresh migrated database,
+(`import_files.read_table` → `plan_import` → `apply_import`) into a fresh migrated database,
 against a raw sqlite-utils `insert_all` of the same rows into a plain table.
 
     .venv/bin/python bench/bench_import.py [--rows 100000] [--seed 2025] [--dir PATH]
@@ -120,7 +120,7 @@ def child_import(csv_path: str, db_path: str, n_groups: int, profile: bool,
     from wardkit import create_app
     from wardkit.db import apply_migrations, connect
     from wardkit.groups import queries as group_queries
-    from wardkit.residents import importer
+    from wardkit.residents import import_files, importer
 
     app = create_app({"DATABASE": db_path, "SECRET_KEY": "bench", "TESTING": True})
     db = connect(db_path)
@@ -141,7 +141,7 @@ def child_import(csv_path: str, db_path: str, n_groups: int, profile: bool,
             profiler.enable()
         t0 = time.perf_counter()
         data = Path(csv_path).read_bytes()
-        table = importer.read_table(data, csv_path)
+        table = import_files.read_table(data, csv_path)
         t1 = time.perf_counter()
         rss_read = peak_rss_mb()
         plan = importer.plan_import(db, WARD, table, today=today)

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from wardkit import audit, clock, create_app
 from wardkit.files import file_clock
-from wardkit.residents import fake, importer, queries
+from wardkit.residents import addresses, fake, import_files, importer, queries
 from wardkit.residents.search import search
 from tests.conftest import TEST_CONFIG
 from tests.factories import (WARD_A, WARD_B, make_group, make_household, make_resident,
@@ -89,7 +89,7 @@ def ward_rows(groups, households, seed=7):
 
 
 def plan_for(db, data, filename="list.csv", ward=WARD_A, **kwargs):
-    table = importer.read_table(data, filename)
+    table = import_files.read_table(data, filename)
     return importer.plan_import(db, ward, table, today=clock.today(), **kwargs)
 
 
@@ -212,23 +212,23 @@ def cp1258(text: str) -> bytes:
     (unicodedata.normalize("NFD", "Số 12, ngõ 34, Âu Cơ"), ("12", "Ngõ 34", "Âu Cơ")),
 ])
 def test_parse_address(text, expected):
-    assert importer.parse_address(text) == expected
+    assert addresses.parse_address(text) == expected
 
 
 @pytest.mark.parametrize("text", ["", "Âu Cơ", "12 ngõ 34", "12 Âu Cơ, Tây Hồ",
                                   "12 ngõ Huyện Hàng Trống", "=HYPERLINK(\"x\")",
                                   "1" * 31 + " Âu Cơ"])
 def test_parse_address_refuses_what_it_cannot_split(text):
-    with pytest.raises(importer.AddressError):
-        importer.parse_address(text)
+    with pytest.raises(addresses.AddressError):
+        addresses.parse_address(text)
 
 
 def test_address_written_either_way_is_the_same_household():
-    a = queries.format_address(*importer.parse_address("12A ngõ 34 ngách 5 Xuân Diệu"))
-    b = queries.format_address(*importer.split_columns_address("Số 12A", "Ngõ 34, Ngách 5",
+    a = queries.format_address(*addresses.parse_address("12A ngõ 34 ngách 5 Xuân Diệu"))
+    b = queries.format_address(*addresses.split_columns_address("Số 12A", "Ngõ 34, Ngách 5",
                                                                "Phố Xuân Diệu"))
     assert a == b == "Số 12A, Ngõ 34, ngách 5, Xuân Diệu"
-    assert importer.split_columns_address("12", "34", "Âu Cơ") == ("12", "Ngõ 34", "Âu Cơ")
+    assert addresses.split_columns_address("12", "34", "Âu Cơ") == ("12", "Ngõ 34", "Âu Cơ")
 
 
 # --- reading: encodings, headers, XLSX ------------------------------------------------------
@@ -238,7 +238,7 @@ def test_headers_match_any_case_or_accents_and_unknown_columns_are_listed(db, gr
               "quan he", "Ghi chú", "STT"]
     rows = [["Nguyễn Văn Hùng", "02/04/1958", "M", "001058123456", "0912345678",
              "12 ngõ 34 Âu Cơ", "7", "chu ho", "hay vắng", "1"]]
-    table = importer.read_table(csv_bytes(rows, header, numbered=False), "x.csv")
+    table = import_files.read_table(csv_bytes(rows, header, numbered=False), "x.csv")
     assert set(table.columns) == {"full_name", "dob", "gender", "cccd", "phone", "address",
                                   "group", "relation"}
     assert table.unknown == ["Ghi chú"]      # STT is recognised and ignored
@@ -249,23 +249,23 @@ def test_headers_match_any_case_or_accents_and_unknown_columns_are_listed(db, gr
 def test_title_rows_above_the_header_keep_spreadsheet_row_numbers(db, group7):
     text = ("DANH SÁCH NHÂN KHẨU TỔ 7,,,,,,,,\n,,,,,,,,\n"
             + csv_bytes([person(dob="31/02/1990")]).decode("utf-8-sig"))
-    table = importer.read_table(text.encode(), "x.csv")
+    table = import_files.read_table(text.encode(), "x.csv")
     assert table.header_row == 3
     plan = importer.plan_import(db, WARD_A, table, today=clock.today())
     assert [(row, field) for row, field, _ in plan.errors] == [(4, "dob")]
 
 
 def test_missing_required_columns_refused_before_any_row(db, group7):
-    with pytest.raises(importer.ImportRefused) as exc:
-        importer.read_table(csv_bytes([["Nguyễn Văn Hùng", "12 Âu Cơ", "Chủ hộ"]],
+    with pytest.raises(import_files.ImportRefused) as exc:
+        import_files.read_table(csv_bytes([["Nguyễn Văn Hùng", "12 Âu Cơ", "Chủ hộ"]],
                                       ["Họ và tên", "Địa chỉ", "Quan hệ", ],
                                       numbered=False), "x.csv")
     message = str(exc.value.message)
     assert "Ngày sinh" in message and "Giới tính" in message and exc.value.status == 422
     header = [h for h in HEADER if h != "Tổ dân phố"]
-    table = importer.read_table(csv_bytes([[1, *person()[:6], "Chủ hộ"]], header,
+    table = import_files.read_table(csv_bytes([[1, *person()[:6], "Chủ hộ"]], header,
                                           numbered=False), "x.csv")
-    with pytest.raises(importer.ImportRefused, match="Tổ dân phố"):
+    with pytest.raises(import_files.ImportRefused, match="Tổ dân phố"):
         importer.plan_import(db, WARD_A, table, today=clock.today())
     plan = importer.plan_import(db, WARD_A, table, today=clock.today(),
                                 default_group_id=group7["id"])
@@ -275,7 +275,7 @@ def test_missing_required_columns_refused_before_any_row(db, group7):
 def test_utf8_bom_csv_imports(db, group7):
     data = csv_bytes(FAMILY)
     assert data.startswith(b"\xef\xbb\xbf")
-    table = importer.read_table(data, "x.csv")
+    table = import_files.read_table(data, "x.csv")
     assert table.encoding == "UTF-8 (BOM)" and table.header[1] == "Họ và tên"
     plan = importer.plan_import(db, WARD_A, table, today=clock.today())
     assert plan.counts()["to_add"] == 3 and plan.households_new == 1
@@ -292,14 +292,14 @@ def test_utf8_bom_csv_imports(db, group7):
 def test_utf16_tab_separated_as_excel_unicode_text(db, group7):
     data = csv_bytes(FAMILY, encoding="utf-16", delimiter="\t")
     assert data[:2] == b"\xff\xfe"
-    table = importer.read_table(data, "danh sach.txt")
+    table = import_files.read_table(data, "danh sach.txt")
     assert table.encoding == "UTF-16" and table.delimiter == "\t"
     plan = importer.plan_import(db, WARD_A, table, today=clock.today())
     assert plan.errors == [] and plan.to_add == 3
 
 
 def test_semicolon_csv_with_commas_in_addresses(db, group7):
-    table = importer.read_table(csv_bytes(FAMILY, encoding="utf-8", delimiter=";"), "x.csv")
+    table = import_files.read_table(csv_bytes(FAMILY, encoding="utf-8", delimiter=";"), "x.csv")
     assert table.delimiter == ";" and table.encoding == "UTF-8"
     assert importer.plan_import(db, WARD_A, table, today=clock.today()).to_add == 3
 
@@ -310,7 +310,7 @@ def test_windows_1258_combining_tones_are_stored_nfc(db, group7):
     assert "\u0303".encode("cp1258") in data          # ễ is e + a combining tilde byte
     with pytest.raises(UnicodeDecodeError):
         data.decode("utf-8")
-    table = importer.read_table(data, "x.csv")
+    table = import_files.read_table(data, "x.csv")
     assert table.encoding == "Windows-1258"
     plan = importer.plan_import(db, WARD_A, table, today=clock.today())
     assert plan.errors == []
@@ -325,8 +325,8 @@ def test_windows_1258_combining_tones_are_stored_nfc(db, group7):
 @pytest.mark.parametrize("encode", [tcvn3, vni], ids=["TCVN3", "VNI"])
 def test_legacy_font_encodings_are_refused(db, group7, encode):
     data = encode(csv_bytes(FAMILY * 2, encoding="utf-8").decode())
-    with pytest.raises(importer.ImportRefused) as exc:
-        importer.read_table(data, "x.csv")
+    with pytest.raises(import_files.ImportRefused) as exc:
+        import_files.read_table(data, "x.csv")
     assert "CSV UTF-8" in str(exc.value.message) and "TCVN3" in str(exc.value.message)
 
 
@@ -340,9 +340,9 @@ def test_legacy_encoding_refused_on_the_page_and_nothing_stored(client, db, auth
 
 
 def test_real_vietnamese_and_foreign_names_are_not_taken_for_garbling():
-    assert not importer.looks_garbled(csv_bytes(FAMILY * 20).decode("utf-8-sig"))
-    assert not importer.looks_garbled("Müller, José, François, Nguyễn Thị Hồng Đào")
-    assert importer.looks_garbled("NguyÔn V¨n Hïng, TrÇn ThÞ Lan, §ç §øc Anh")
+    assert not import_files.looks_garbled(csv_bytes(FAMILY * 20).decode("utf-8-sig"))
+    assert not import_files.looks_garbled("Müller, José, François, Nguyễn Thị Hồng Đào")
+    assert import_files.looks_garbled("NguyÔn V¨n Hïng, TrÇn ThÞ Lan, §ç §øc Anh")
 
 
 def xlsx_bytes(rows, header=HEADER[1:]) -> bytes:
@@ -365,7 +365,7 @@ def test_xlsx_numeric_cccd_phone_and_date_cells(db, group7):
         ["Nguyễn Minh Anh", date(2015, 6, 1), "Nữ", None, None, "Số 12, ngõ 34, Âu Cơ",
          "tổ dân phố số 7", "Con"],
     ])
-    table = importer.read_table(data, "danh sach.xlsx")
+    table = import_files.read_table(data, "danh sach.xlsx")
     assert table.kind == "xlsx"
     plan = importer.plan_import(db, WARD_A, table, today=clock.today())
     assert plan.errors == [] and plan.to_add == 3
@@ -377,10 +377,10 @@ def test_xlsx_numeric_cccd_phone_and_date_cells(db, group7):
 
 
 def test_broken_xlsx_and_old_xls_are_refused():
-    with pytest.raises(importer.ImportRefused, match="could not be read"):
-        importer.read_table(b"PK\x03\x04 not really a zip", "x.xlsx")
-    with pytest.raises(importer.ImportRefused, match=".xlsx"):
-        importer.read_table(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100, "x.xls")
+    with pytest.raises(import_files.ImportRefused, match="could not be read"):
+        import_files.read_table(b"PK\x03\x04 not really a zip", "x.xlsx")
+    with pytest.raises(import_files.ImportRefused, match=".xlsx"):
+        import_files.read_table(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100, "x.xls")
 
 
 # --- formula-looking cells -------------------------------------------------------------------
@@ -592,16 +592,16 @@ def test_oversized_upload_answers_413(client, db, auth, officer, group7, app):
     assert app.config["MAX_CONTENT_LENGTH"] == 20 * 1024 * 1024
     r = upload(auth, b"x" * (20 * 1024 * 1024 + 1))
     assert r.status_code == 413 and "20 MB" in r.text
-    with pytest.raises(importer.ImportRefused) as exc:
-        importer.read_table(b"x" * (importer.MAX_BYTES + 1), "x.csv")
+    with pytest.raises(import_files.ImportRefused) as exc:
+        import_files.read_table(b"x" * (import_files.MAX_BYTES + 1), "x.csv")
     assert exc.value.status == 413
 
 
 def test_more_than_200000_rows_refused_with_413(client, db, auth, officer, group7, app):
     line = "A,01/01/1990,Nam,1 Âu Cơ,7,Chủ hộ\n"
     data = ("Họ và tên,Ngày sinh,Giới tính,Địa chỉ,Tổ,Quan hệ\n"
-            + line * (importer.MAX_ROWS + 1)).encode()
-    assert len(data) < importer.MAX_BYTES
+            + line * (import_files.MAX_ROWS + 1)).encode()
+    assert len(data) < import_files.MAX_BYTES
     r = upload(auth, data)
     assert r.status_code == 413
     assert 'id="import-error"' in r.text and "200,000" in r.text
@@ -789,7 +789,7 @@ def test_import_never_touches_another_ward(client, db, auth, officer, group7):
     assert db.execute("SELECT updated_at FROM households WHERE id = ?",
                       [household_b["id"]]).fetchone()[0] == household_b["updated_at"]
     # A group id of another ward is refused as the default group too.
-    with pytest.raises(importer.ImportRefused):
+    with pytest.raises(import_files.ImportRefused):
         plan_for(db, csv_bytes(FAMILY), default_group_id=group_b["id"])
 
 
@@ -815,7 +815,7 @@ def test_anonymous_is_sent_to_login(client):
 def test_people_added_after_the_plan_make_apply_plan_again(db, group7):
     """Two officers importing overlapping lists at once must not add anyone twice."""
     data = csv_bytes(FAMILY)
-    table = importer.read_table(data, "x.csv")
+    table = import_files.read_table(data, "x.csv")
     plan = importer.plan_import(db, WARD_A, table, today=clock.today())
     other = importer.plan_import(db, WARD_A, table, today=clock.today())
     importer.apply_import(db, WARD_A, other, by=None)            # the other import wins
@@ -846,9 +846,9 @@ _HEAD = "Họ và tên,Ngày sinh,Giới tính,Số CCCD,Số điện thoại,Đ
         lambda rows: (_HEAD + "\n".join(",".join(r) for r in rows)).encode())))
 def test_any_input_is_planned_or_refused_never_crashes(db, group7, data):
     try:
-        table = importer.read_table(data, "x.csv")
+        table = import_files.read_table(data, "x.csv")
         plan = importer.plan_import(db, WARD_A, table, today=clock.today())
-    except importer.ImportRefused as exc:
+    except import_files.ImportRefused as exc:
         assert str(exc.message)
         return
     assert plan.rows == plan.to_add + plan.already + plan.error_rows
@@ -857,9 +857,9 @@ def test_any_input_is_planned_or_refused_never_crashes(db, group7, data):
 
 def test_mac_line_endings_and_excel_sep_line(db, group7):
     text = csv_bytes(FAMILY, encoding="utf-8").decode().replace("\r\n", "\r")
-    assert importer.plan_import(db, WARD_A, importer.read_table(text.encode(), "x.csv"),
+    assert importer.plan_import(db, WARD_A, import_files.read_table(text.encode(), "x.csv"),
                                 today=clock.today()).to_add == 3
     text = "sep=;\r\n" + csv_bytes(FAMILY, encoding="utf-8", delimiter=";").decode()
-    table = importer.read_table(text.encode(), "x.csv")
+    table = import_files.read_table(text.encode(), "x.csv")
     assert table.delimiter == ";" and table.header_row == 1
     assert importer.plan_import(db, WARD_A, table, today=clock.today()).to_add == 3

@@ -1,7 +1,7 @@
 """Spreadsheet import: upload and preview (`GET|POST /import`), confirm with progress
 (`POST /import/confirm`, `POST /import/status`), cancel, and `flask import-residents`.
 
-The flow (importer.py holds the logic):
+The flow (importer.py holds the logic; import_files.py reads the file):
 
 1. POST /import reads and checks the file outside any transaction and shows the preview:
    counts, households new/existing, unknown columns, every row error (the first 500 on
@@ -48,7 +48,7 @@ from ..db import connect, get_db, sqlite3
 from ..groups import queries as group_queries
 from ..htmx import page_or_fragment, wants_fragment
 from ..security import FIELD_ROLES, roles
-from . import importer
+from . import addresses, import_files, importer
 
 bp = Blueprint("imports", __name__, url_prefix="/import")
 
@@ -108,8 +108,9 @@ def _own_upload(token: str | None) -> dict | None:
 def _upload_page(error=None, status: int = 200, group_id: str = ""):
     groups = group_queries.list_groups(get_db(), current_user.ward_code)
     return render_template("residents/import.html", groups=groups, error=error,
-                           group_id=group_id, headers=importer.HEADER_ALIASES,
-                           labels=importer.FIELD_LABELS, max_rows=importer.MAX_ROWS), status
+                           group_id=group_id, headers=import_files.HEADER_ALIASES,
+                           labels=import_files.FIELD_LABELS,
+                           max_rows=import_files.MAX_ROWS), status
 
 
 @bp.route("", methods=["GET"])
@@ -130,7 +131,7 @@ def preview():
     upload_file = request.files.get("file")   # beyond MAX_CONTENT_LENGTH: 413 already
     if upload_file is None or not upload_file.filename:
         return _upload_page(_("Choose a CSV or Excel (.xlsx) file."), 422, group_id)
-    data = upload_file.read(importer.MAX_BYTES + 1)
+    data = upload_file.read(import_files.MAX_BYTES + 1)
     filename = os.path.basename(upload_file.filename.replace("\\", "/"))[:120]
     try:
         table, plan = importer.preview_import(
@@ -295,14 +296,14 @@ def import_residents_command(file, ward, dry_run, group_name):
     ward_code = normalise_ward_code(ward)
     if auth_queries.get_ward(db, ward_code) is None:
         raise click.ClickException(f"no ward with code {ward_code}")
-    if os.path.getsize(file) > importer.MAX_BYTES:
-        raise click.ClickException(str(importer._too_large().message))
+    if os.path.getsize(file) > import_files.MAX_BYTES:
+        raise click.ClickException(str(import_files.too_large().message))
     with open(file, "rb") as f:
         data = f.read()
     group_id = None
     try:
         if group_name:
-            group = importer.GroupMatcher(
+            group = addresses.GroupMatcher(
                 group_queries.list_groups(db, ward_code)).match(group_name)
             if group is None:
                 raise click.ClickException(f"no residential group {group_name!r} in ward "
