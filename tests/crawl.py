@@ -3,9 +3,7 @@ ids (and the query strings that take a route down another path). Shared by the t
 must see every page: nothing written on GET, every page translated."""
 from datetime import date, datetime, timezone
 
-from tests.factories import make_group, make_household, make_resident
-from wardkit.db import write
-from wardkit.declarations import queries as declaration_queries
+from tests.factories import make_declaration, make_group, make_household, make_resident
 from wardkit.visits import queries as visit_queries
 
 ROLES = ("admin", "leader", "officer", "kiosk", "viewer")
@@ -32,17 +30,8 @@ def seed_ward(db, ward, by):
                              phone="0912345678", dob=date(1985, 3, 2))
     make_resident(db, household, full_name="Trần Văn Bình", dob=date(1950, 1, 1),
                   gender="male")
-    with write(db):
-        draft = declaration_queries.create_draft(db, ward_code=ward, resident_id=resident["id"],
-                                                 kind="vehicle", channel="home_visit", by=by)
-        recorded = declaration_queries.create_draft(
-            db, ward_code=ward, resident_id=resident["id"], kind="licence",
-            channel="home_visit", by=by)
-        declaration_queries.save_draft(db, ward, recorded["id"], {
-            "licence_no": "001234567890", "licence_class": "B", "issued_on": "2025-05-20",
-            "lawful_basis": "official_duty"}, by=by)
-        declaration_queries.transition(db, ward, recorded["id"], "recorded", role="officer",
-                                       user_id=by)
+    draft = make_declaration(db, resident, kind="vehicle", by=by)
+    recorded = make_declaration(db, resident, status="recorded", by=by)
     visit_queries.assign(db, ward, group["id"], by, by=None)
     visit_queries.record_visit(
         db, ward_code=ward, household_id=household["id"], officer_id=by, outcome="come_back",

@@ -59,3 +59,52 @@ def make_resident(db, household, *, ward_code=None, full_name="Phạm Thị Mai"
     return resident_queries.create_resident(
         db, ward_code=ward_code or household["ward_code"], household_id=household["id"],
         fields=fields, by=None)
+
+
+# What a complete declaration holds: make_declaration fills these in past `draft`.
+LICENCE_FIELDS = {"lawful_basis": "official_duty", "licence_no": "001234567890",
+                  "licence_class": "B2", "licence_class_new": "B", "issued_on": "2019-05-20",
+                  "expires_on": "2029-05-20", "issuing_authority": "Sở GTVT Hà Nội"}
+VEHICLE_FIELDS = {"lawful_basis": "consent", "consent_method": "verbal",
+                  "vehicle_type": "motorcycle", "plate": "29-HA 002.33",
+                  "plate_compact": "29HA00233", "plate_colour": "white",
+                  "chassis_no": "RLHJC1234KY000001", "engine_no": "JC12E1234567",
+                  "brand": "Honda", "model": "Wave", "situation": "in_use"}
+_DECLARATION_STEPS = {"draft": (), "recorded": ("recorded",),
+                      "submitted": ("recorded", "submitted"),
+                      "verified": ("recorded", "submitted", "verified"),
+                      "needs_fix": ("recorded", "submitted", "needs_fix")}
+
+
+def make_declaration(db, resident, *, kind="licence", status="draft", by=None,
+                     **fields) -> dict:
+    """Create a `kind` declaration of `resident` through the domain's actions, move it to
+    `status`, and return the row.
+
+    A draft holds only `fields`; any later status is first completed with LICENCE_FIELDS or
+    VEHICLE_FIELDS (`fields` override them). The officer's steps are taken as an officer,
+    the review as a leader, all by `by` (a user id; a new officer of the resident's ward
+    when None: a declaration always has its recorder). It is submitted on 23 Nov 2026, and
+    sent back (needs_fix) with the reason "Sai biển số". Conflict flags are not computed
+    (refresh_flags does that).
+    """
+    from wardkit.db import write
+    from wardkit.declarations import queries as declaration_queries
+    ward_code = resident["ward_code"]
+    by = by or make_user(db, ward_code=ward_code)["id"]
+    if status != "draft":
+        fields = {**(LICENCE_FIELDS if kind == "licence" else VEHICLE_FIELDS), **fields}
+    with write(db):  # one commit, not one per step
+        row = declaration_queries.create_draft(db, ward_code=ward_code,
+                                               resident_id=resident["id"], kind=kind,
+                                               channel="home_visit", by=by)
+        if fields:
+            declaration_queries.save_draft(db, ward_code, row["id"], fields, by=by,
+                                           reload=False)
+        for step in _DECLARATION_STEPS[status]:
+            declaration_queries.transition(
+                db, ward_code, row["id"], step,
+                role="leader" if step in ("verified", "needs_fix") else "officer", by=by,
+                submitted_at="2026-11-23T09:00:00.000000Z" if step == "submitted" else None,
+                reason="Sai biển số" if step == "needs_fix" else None)
+        return declaration_queries.get_declaration(db, ward_code, row["id"])

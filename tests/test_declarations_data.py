@@ -5,20 +5,14 @@ from datetime import date
 import pytest
 
 from wardkit import audit
-from wardkit.db import sqlite3, write
+from wardkit.db import sqlite3
 from wardkit.declarations import queries as q
 from wardkit.declarations.workflow import (TRANSITIONS, DeclarationError, NotEditable,
                                            TransitionRefused, can_transition,
                                            missing_for_record)
-from tests.factories import WARD_A, WARD_B, make_group, make_household, make_resident, make_user
-
-LICENCE = {"lawful_basis": "official_duty", "licence_no": "001234567890",
-           "licence_class": "B2", "licence_class_new": "B", "issued_on": "2019-05-20",
-           "expires_on": "2029-05-20", "issuing_authority": "Sở GTVT Hà Nội"}
-VEHICLE = {"lawful_basis": "consent", "consent_method": "verbal", "vehicle_type": "motorcycle",
-           "plate": "29-HA 002.33", "plate_compact": "29HA00233", "plate_colour": "white",
-           "chassis_no": "RLHJC1234KY000001", "engine_no": "JC12E1234567",
-           "brand": "Honda", "model": "Wave", "situation": "in_use"}
+from tests.factories import (LICENCE_FIELDS as LICENCE, VEHICLE_FIELDS as VEHICLE, WARD_A,
+                             WARD_B, make_declaration, make_group, make_household,
+                             make_resident, make_user)
 
 
 @pytest.fixture
@@ -41,27 +35,22 @@ def ward(db):
     }
 
 
-def draft(db, ward, resident="mai", kind="vehicle", fields=None, by=None, ward_code=WARD_A):
-    """Create a draft (and save `fields`) in one write; return the row."""
-    by = by or ward["officer"]["id"]
-    with write(db):
-        row = q.create_draft(db, ward_code=ward_code, resident_id=ward[resident]["id"],
-                             kind=kind, channel="home_visit", by=by)
-        if fields:
-            row = q.save_draft(db, ward_code, row["id"], fields, by=by)
-    return row
+def draft(db, ward, resident="mai", kind="vehicle", fields=None, by=None):
+    """Return a new draft of `ward[resident]` holding `fields`, by the officer unless `by`."""
+    return make_declaration(db, ward[resident], kind=kind, by=by or ward["officer"]["id"],
+                            **(fields or {}))
 
 
 def move(db, ward, row, to, *, who="officer", **kwargs):
     user = ward[who]
-    with write(db):
-        return q.transition(db, user["ward_code"], row["id"], to, role=user["role"],
-                            user_id=user["id"], **kwargs)
+    return q.transition(db, user["ward_code"], row["id"], to, role=user["role"],
+                        by=user["id"], **kwargs)
 
 
-def to_submitted(db, ward, row):
-    move(db, ward, row, "recorded")
-    return move(db, ward, row, "submitted", submitted_at="2026-11-23T09:00:00.000000Z")
+def submitted(db, ward, resident="mai", kind="vehicle"):
+    """Return a new complete declaration of `ward[resident]`, submitted by the officer."""
+    return make_declaration(db, ward[resident], kind=kind, status="submitted",
+                            by=ward["officer"]["id"])
 
 
 # --- schema --------------------------------------------------------------------------
@@ -105,8 +94,7 @@ def test_create_save_get_draft(db, ward):
     assert row["status"] == "draft" and row["kind"] == "licence"
     assert row["recorded_by"] == ward["officer"]["id"] and row["channel"] == "home_visit"
     assert row["resident_name"] == "Phạm Thị Mai" and row["group_id"] == ward["group"]["id"]
-    with write(db):
-        saved = q.save_draft(db, WARD_A, row["id"], LICENCE, by=ward["officer"]["id"])
+    saved = q.save_draft(db, WARD_A, row["id"], LICENCE, by=ward["officer"]["id"])
     got = q.get_declaration(db, WARD_A, row["id"])
     assert got == saved
     assert {k: got[k] for k in LICENCE} == LICENCE
@@ -115,10 +103,9 @@ def test_create_save_get_draft(db, ward):
 def test_half_filled_draft_survives(db, ward):
     row = draft(db, ward)
     by = ward["officer"]["id"]
-    with write(db):  # the htmx form saves one field at a time
-        q.save_draft(db, WARD_A, row["id"], {"vehicle_type": "motorcycle"}, by=by)
-    with write(db):
-        q.save_draft(db, WARD_A, row["id"], {"plate": "29-HA 002.33", "brand": ""}, by=by)
+    # The htmx form saves one field at a time.
+    q.save_draft(db, WARD_A, row["id"], {"vehicle_type": "motorcycle"}, by=by)
+    q.save_draft(db, WARD_A, row["id"], {"plate": "29-HA 002.33", "brand": ""}, by=by)
     # The Wi-Fi drops; later the form is reloaded.
     got = q.get_declaration(db, WARD_A, row["id"])
     assert got["vehicle_type"] == "motorcycle" and got["plate"] == "29-HA 002.33"
@@ -128,12 +115,11 @@ def test_half_filled_draft_survives(db, ward):
 
 def test_save_draft_writes_allowed_fields_only(db, ward):
     row = draft(db, ward)
-    with write(db):
-        got = q.save_draft(db, WARD_A, row["id"],
-                           {"status": "verified", "ward_code": WARD_B, "is_flagged": 1,
-                            "reviewed_by": "x", "csrf_token": "t", "model": "Vision",
-                            "owner_is_resident": "on"},
-                           by=ward["officer"]["id"])
+    got = q.save_draft(db, WARD_A, row["id"],
+                       {"status": "verified", "ward_code": WARD_B, "is_flagged": 1,
+                        "reviewed_by": "x", "csrf_token": "t", "model": "Vision",
+                        "owner_is_resident": "on"},
+                       by=ward["officer"]["id"])
     assert got["status"] == "draft" and got["ward_code"] == WARD_A
     assert got["is_flagged"] == 0 and got["reviewed_by"] is None
     assert got["model"] == "Vision" and got["owner_is_resident"] == 1
@@ -204,8 +190,7 @@ def test_submitted_without_time_needs_a_reason(db, ward):
 
 
 def test_needs_fix_goes_back_to_the_officer(db, ward):
-    row = draft(db, ward, fields=VEHICLE)
-    to_submitted(db, ward, row)
+    row = submitted(db, ward)
     with pytest.raises(TransitionRefused) as e:
         move(db, ward, row, "needs_fix", who="leader")
     assert e.value.code == "reason_required"
@@ -218,10 +203,9 @@ def test_needs_fix_goes_back_to_the_officer(db, ward):
     assert q.list_declarations(db, WARD_A, officer_id=ward["officer2"]["id"])[0]["id"] == \
         other["id"]
     # Editable again, then recorded again.
-    with write(db):
-        q.save_draft(db, WARD_A, row["id"], {"plate": "29-HA 002.34",
-                                             "plate_compact": "29HA00234"},
-                     by=ward["officer"]["id"])
+    q.save_draft(db, WARD_A, row["id"], {"plate": "29-HA 002.34",
+                                         "plate_compact": "29HA00234"},
+                 by=ward["officer"]["id"])
     assert move(db, ward, row, "recorded")["status"] == "recorded"
 
 
@@ -239,9 +223,8 @@ def test_recording_refused_without_lawful_basis(db, ward):
         move(db, ward, row, "recorded")
     assert e.value.code == "incomplete" and e.value.fields == ["lawful_basis"]
     # Consent without how it was given is not enough either.
-    with write(db):
-        q.save_draft(db, WARD_A, row["id"], {"lawful_basis": "consent"},
-                     by=ward["officer"]["id"])
+    q.save_draft(db, WARD_A, row["id"], {"lawful_basis": "consent"},
+                 by=ward["officer"]["id"])
     with pytest.raises(TransitionRefused) as e:
         move(db, ward, row, "recorded")
     assert e.value.fields == ["consent_method"]
@@ -269,8 +252,7 @@ def test_missing_for_record_vehicle_known_by_chassis_alone():
 
 
 def test_cross_ward(db, ward):
-    row = draft(db, ward, fields=VEHICLE)
-    to_submitted(db, ward, row)
+    row = submitted(db, ward)
     assert q.get_declaration(db, WARD_B, row["id"]) is None
     with pytest.raises(TransitionRefused) as e:
         move(db, ward, row, "verified", who="leader_b")
@@ -284,8 +266,7 @@ def test_cross_ward(db, ward):
 
 
 def test_transitions_are_audited_without_personal_values(db, ward):
-    row = draft(db, ward, fields=VEHICLE)
-    to_submitted(db, ward, row)
+    row = submitted(db, ward)
     move(db, ward, row, "needs_fix", who="leader", reason="Biển số của Phạm Thị Mai sai")
     entries = audit.entries(db, entity="declarations", entity_id=row["id"])
     actions = [e["action"] for e in reversed(entries)]
@@ -307,23 +288,20 @@ def test_duplicate_plate_across_residents_flags_both(db, ward):
     a = draft(db, ward, fields=VEHICLE)
     b = draft(db, ward, resident="hung",
               fields={**VEHICLE, "chassis_no": "OTHERFRAME1", "engine_no": "OTHERENGINE"})
-    with write(db):
-        flags = q.refresh_flags(db, WARD_A, b["id"])
+    flags = q.refresh_flags(db, WARD_A, b["id"])
     assert [(f["other_declaration_id"], f["reason"]) for f in flags] == \
         [(a["id"], "same_plate")]
     assert [f["reason"] for f in q.list_flags(db, WARD_A, a["id"])] == ["same_plate"]
     assert q.get_declaration(db, WARD_A, a["id"])["is_flagged"] == 1
     assert q.get_declaration(db, WARD_A, b["id"])["is_flagged"] == 1
     # Refreshing again adds nothing.
-    with write(db):
-        q.refresh_flags(db, WARD_A, a["id"])
+    q.refresh_flags(db, WARD_A, a["id"])
     assert db.execute("SELECT count(*) FROM declaration_flags").fetchone()[0] == 2
     assert [r["id"] for r in q.list_declarations(db, WARD_A, flagged=True)] != []
     # Correcting the plate resolves the flag on both sides.
-    with write(db):
-        q.save_draft(db, WARD_A, b["id"], {"plate_compact": "29HA00299"},
-                     by=ward["officer"]["id"])
-        assert q.refresh_flags(db, WARD_A, b["id"]) == []
+    q.save_draft(db, WARD_A, b["id"], {"plate_compact": "29HA00299"},
+                 by=ward["officer"]["id"])
+    assert q.refresh_flags(db, WARD_A, b["id"]) == []
     assert q.get_declaration(db, WARD_A, a["id"])["is_flagged"] == 0
     assert q.list_flags(db, WARD_A, a["id"]) == []
 
@@ -331,17 +309,15 @@ def test_duplicate_plate_across_residents_flags_both(db, ward):
 def test_same_resident_twice_is_a_conflict_too(db, ward):
     first = draft(db, ward, fields=VEHICLE)
     again = draft(db, ward, fields=VEHICLE)
-    with write(db):
-        flags = q.refresh_flags(db, WARD_A, again["id"])
+    flags = q.refresh_flags(db, WARD_A, again["id"])
     assert sorted((f["other_declaration_id"], f["reason"], f["same_person"]) for f in flags) \
         == [(first["id"], "same_plate", 1), (first["id"], "same_vehicle", 1)]
     assert flags[0]["other_resident_name"] == ward["mai"]["full_name"]
     assert q.get_declaration(db, WARD_A, first["id"])["is_flagged"] == 1
     assert q.get_declaration(db, WARD_A, again["id"])["is_flagged"] == 1
     # Discarding the second one (a draft opened twice) clears the flag on the first.
-    with write(db):
-        q.discard_draft(db, WARD_A, again["id"], by=ward["officer"]["id"])
-        assert q.refresh_flags(db, WARD_A, first["id"]) == []
+    q.discard_draft(db, WARD_A, again["id"], by=ward["officer"]["id"])
+    assert q.refresh_flags(db, WARD_A, first["id"]) == []
     assert q.get_declaration(db, WARD_A, first["id"])["is_flagged"] == 0
 
 
@@ -349,8 +325,7 @@ def test_list_for_resident_gives_their_declarations_with_flags(db, ward):
     first = draft(db, ward, kind="licence", fields=LICENCE)
     again = draft(db, ward, kind="licence", fields=LICENCE)
     hung = draft(db, ward, resident="hung", fields=VEHICLE)
-    with write(db):
-        q.refresh_flags(db, WARD_A, again["id"])
+    q.refresh_flags(db, WARD_A, again["id"])
     rows = q.list_for_resident(db, WARD_A, ward["mai"]["id"])
     assert [r["id"] for r in rows] == [first["id"], again["id"]]
     assert [f["other_declaration_id"] for f in rows[0]["flags"]] == [again["id"]]
@@ -364,8 +339,7 @@ def test_same_chassis_and_engine_flags(db, ward):
     a = draft(db, ward, fields=VEHICLE)
     b = draft(db, ward, resident="hung", fields={**VEHICLE, "plate": None,
                                                   "plate_compact": None})
-    with write(db):
-        flags = q.refresh_flags(db, WARD_A, b["id"])
+    flags = q.refresh_flags(db, WARD_A, b["id"])
     assert [f["reason"] for f in flags] == ["same_vehicle"]
     assert flags[0]["other_resident_id"] == ward["mai"]["id"]
     assert q.get_declaration(db, WARD_A, a["id"])["is_flagged"] == 1
@@ -375,17 +349,15 @@ def test_same_chassis_with_engine_missing_is_not_flagged(db, ward):
     draft(db, ward, fields={**VEHICLE, "plate_compact": None, "engine_no": None})
     b = draft(db, ward, resident="hung",
               fields={**VEHICLE, "plate_compact": None, "engine_no": None})
-    with write(db):
-        assert q.refresh_flags(db, WARD_A, b["id"]) == []
+    assert q.refresh_flags(db, WARD_A, b["id"]) == []
 
 
 def test_same_licence_on_another_person_flags(db, ward):
     a = draft(db, ward, kind="licence", fields=LICENCE)
     b = draft(db, ward, resident="hung", kind="licence", fields=LICENCE)
     other_ward = draft(db, ward, resident="resident_b", kind="licence", fields=LICENCE,
-                       by=ward["leader_b"]["id"], ward_code=WARD_B)
-    with write(db):
-        flags = q.refresh_flags(db, WARD_A, a["id"])
+                       by=ward["leader_b"]["id"])
+    flags = q.refresh_flags(db, WARD_A, a["id"])
     assert [(f["other_declaration_id"], f["reason"]) for f in flags] == \
         [(b["id"], "same_licence")]  # ward B's row is not compared
     assert q.get_declaration(db, WARD_B, other_ward["id"])["is_flagged"] == 0
@@ -397,12 +369,10 @@ def test_list_filters_and_counts(db, ward):
     other_group = make_group(db)
     far = make_resident(db, make_household(db, group=other_group), full_name="Đỗ Văn Tâm")
     ward["far"] = far
-    lic = draft(db, ward, kind="licence", fields=LICENCE)
-    veh = draft(db, ward, fields=VEHICLE)
+    lic = make_declaration(db, ward["mai"], status="recorded", by=ward["officer"]["id"])
+    veh = submitted(db, ward)
     far_draft = draft(db, ward, resident="far", kind="licence")
-    draft(db, ward, resident="resident_b", by=ward["leader_b"]["id"], ward_code=WARD_B)
-    to_submitted(db, ward, veh)
-    move(db, ward, lic, "recorded")
+    draft(db, ward, resident="resident_b", by=ward["leader_b"]["id"])
 
     assert q.counts_by_status(db, WARD_A) == {"draft": 1, "recorded": 1, "submitted": 1,
                                               "verified": 0, "needs_fix": 0}
@@ -422,31 +392,25 @@ def test_list_filters_and_counts(db, ward):
 
 
 def test_verify_many(db, ward):
-    a = draft(db, ward, fields=VEHICLE)
-    b = draft(db, ward, resident="hung", kind="licence", fields=LICENCE)
-    to_submitted(db, ward, a)
-    to_submitted(db, ward, b)
+    a = submitted(db, ward)
+    b = submitted(db, ward, resident="hung", kind="licence")
     leader = ward["leader"]
-    with write(db):
-        n = q.verify_many(db, WARD_A, [a["id"], b["id"], a["id"]], role="leader",
-                          user_id=leader["id"])
+    n = q.verify_many(db, WARD_A, [a["id"], b["id"], a["id"]], role="leader",
+                      by=leader["id"])
     assert n == 2
     assert q.counts_by_status(db, WARD_A)["verified"] == 2
 
 
 def test_verify_many_is_all_or_nothing(db, ward):
-    a = draft(db, ward, fields=VEHICLE)
+    a = submitted(db, ward)
     b = draft(db, ward, resident="hung", kind="licence", fields=LICENCE)
-    to_submitted(db, ward, a)
     move(db, ward, b, "recorded")  # not submitted: cannot be verified
     with pytest.raises(TransitionRefused) as e:
-        with write(db):
-            q.verify_many(db, WARD_A, [a["id"], b["id"]], role="leader",
-                          user_id=ward["leader"]["id"])
+        q.verify_many(db, WARD_A, [a["id"], b["id"]], role="leader",
+                      by=ward["leader"]["id"])
     assert e.value.code == "not_allowed"
     assert q.get_declaration(db, WARD_A, a["id"])["status"] == "submitted"
     assert audit.entries(db, action="declaration_verified") == []
     with pytest.raises(TransitionRefused):
-        with write(db):
-            q.verify_many(db, WARD_A, [a["id"]], role="officer",
-                          user_id=ward["officer"]["id"])
+        q.verify_many(db, WARD_A, [a["id"]], role="officer",
+                      by=ward["officer"]["id"])

@@ -10,17 +10,10 @@ import pytest
 from openpyxl import load_workbook
 
 from wardkit import audit
-from wardkit.db import write
 from wardkit.declarations import queries as q
-from tests.factories import WARD_A, WARD_B, make_group, make_household, make_resident, make_user
+from tests.factories import (LICENCE_FIELDS, VEHICLE_FIELDS, WARD_A, WARD_B, make_declaration,
+                             make_group, make_household, make_resident, make_user)
 
-LICENCE = {"lawful_basis": "official_duty", "licence_no": "001234567890",
-           "licence_class": "B2", "licence_class_new": "B", "issued_on": "2019-05-20",
-           "expires_on": "2029-05-20", "issuing_authority": "Sở GTVT Hà Nội"}
-VEHICLE = {"lawful_basis": "consent", "consent_method": "verbal", "vehicle_type": "motorcycle",
-           "plate": "29-HA 002.33", "plate_compact": "29HA00233", "plate_colour": "white",
-           "chassis_no": "RLHJC1234KY000001", "engine_no": "JC12E1234567",
-           "brand": "Honda", "model": "Wave", "situation": "in_use"}
 EVIL = "=cmd|' /C calc'!A0"
 
 
@@ -50,25 +43,13 @@ def ward(db):
 
 
 def declare(db, ward, *, resident="mai", kind="vehicle", fields=None, to="draft",
-            officer="officer", leader="leader"):
-    """Create a declaration with the data layer and move it to status `to`."""
-    off, lead = ward[officer], ward[leader]
-    wc = off["ward_code"]
-    fields = fields if fields is not None else (VEHICLE if kind == "vehicle" else LICENCE)
-    with write(db):
-        row = q.create_draft(db, ward_code=wc, resident_id=ward[resident]["id"], kind=kind,
-                             channel="home_visit", by=off["id"])
-        q.save_draft(db, wc, row["id"], fields, by=off["id"])
-        path = {"draft": [], "recorded": ["recorded"],
-                "submitted": ["recorded", "submitted"],
-                "verified": ["recorded", "submitted", "verified"],
-                "needs_fix": ["recorded", "submitted", "needs_fix"]}[to]
-        for status in path:
-            who = lead if status in ("verified", "needs_fix") else off
-            q.transition(db, wc, row["id"], status, role=who["role"], user_id=who["id"],
-                         submitted_at="2026-11-23T09:00:00.000000Z",
-                         reason="Sai biển số" if status == "needs_fix" else None)
-    return q.get_declaration(db, wc, row["id"])
+            officer="officer"):
+    """Return a new complete declaration of `ward[resident]` (even as a draft) by
+    `ward[officer]`, moved to status `to`."""
+    fields = fields if fields is not None else (
+        VEHICLE_FIELDS if kind == "vehicle" else LICENCE_FIELDS)
+    return make_declaration(db, ward[resident], kind=kind, status=to,
+                            by=ward[officer]["id"], **fields)
 
 
 def status_of(db, row):
@@ -116,8 +97,7 @@ def test_list_shows_only_the_wards_rows_and_counts(db, ward, client, auth):
     declare(db, ward, to="submitted")
     declare(db, ward, resident="hung", kind="licence", to="verified")
     declare(db, ward, resident="hung", to="draft")
-    declare(db, ward, resident="resident_b", officer="officer_b", leader="leader_b",
-            to="submitted")
+    declare(db, ward, resident="resident_b", officer="officer_b", to="submitted")
     auth.login("lan")
     r = client.get("/declarations")
     assert r.status_code == 200
@@ -185,8 +165,7 @@ def test_leader_bulk_verify(db, ward, client, auth):
 def test_bulk_verify_is_all_or_nothing(db, ward, client, auth):
     a = declare(db, ward, to="submitted")
     draft = declare(db, ward, resident="hung", to="draft")
-    other_ward = declare(db, ward, resident="resident_b", officer="officer_b",
-                         leader="leader_b", to="submitted")
+    other_ward = declare(db, ward, resident="resident_b", officer="officer_b", to="submitted")
     auth.login("lan")
     for bad in (draft, other_ward):
         r = auth.post("/declarations/verify", {"ids": [a["id"], bad["id"]]})
@@ -225,8 +204,7 @@ def test_review_verify_and_bad_decision(db, ward, client, auth):
 
 
 def test_review_of_another_wards_declaration_is_404(db, ward, client, auth):
-    other = declare(db, ward, resident="resident_b", officer="officer_b", leader="leader_b",
-                    to="submitted")
+    other = declare(db, ward, resident="resident_b", officer="officer_b", to="submitted")
     auth.login("lan")
     r = auth.post(f"/declarations/{other['id']}/review", {"decision": "verified"})
     assert r.status_code == 404
@@ -240,13 +218,13 @@ def test_review_of_another_wards_declaration_is_404(db, ward, client, auth):
 def exportable(db, ward):
     """Ward A: a verified vehicle with formula-looking owner and brand, a verified licence,
     a submitted vehicle; ward B: a verified vehicle."""
-    evil = dict(VEHICLE, owner_name=EVIL, brand="+Honda", model="@Wave", colour="-đỏ")
+    evil = dict(VEHICLE_FIELDS, owner_name=EVIL, brand="+Honda", model="@Wave", colour="-đỏ")
     return {
         "vehicle": declare(db, ward, fields=evil, to="verified"),
         "licence": declare(db, ward, resident="hung", kind="licence", to="verified"),
         "submitted": declare(db, ward, resident="hung", to="submitted"),
         "other_ward": declare(db, ward, resident="resident_b", officer="officer_b",
-                              leader="leader_b", to="verified"),
+                              to="verified"),
     }
 
 

@@ -4,10 +4,10 @@ from datetime import date
 
 import pytest
 
-from wardkit.db import write
 from wardkit.declarations import queries as q
 from tests.conftest import Auth
-from tests.factories import WARD_A, WARD_B, make_household, make_resident, make_user
+from tests.factories import (WARD_A, WARD_B, make_declaration, make_household, make_resident,
+                             make_user)
 
 MOTORBIKE = {"vehicle_type": "motorcycle", "plate": "29-HA 002.33", "plate_colour": "white",
              "chassis_no": "RLHJC1234KY000001", "engine_no": "JC12E1234567",
@@ -301,9 +301,7 @@ def test_duplicate_plate_flags_both(client, db, officer, auth, home):
 def test_other_wards_declaration_is_not_found_on_every_route(client, db, officer, auth):
     household_b = make_household(db, ward_code=WARD_B)
     resident_b = make_resident(db, household_b, full_name="Lê Văn Bình")
-    with write(db):
-        other = q.create_draft(db, ward_code=WARD_B, resident_id=resident_b["id"],
-                               kind="vehicle", channel="home_visit", by="someone")
+    other = make_declaration(db, resident_b, kind="vehicle")
     assert auth.post(f"/residents/{resident_b['id']}/declarations/new?kind=vehicle"
                      ).status_code == 404
     assert client.get(f"/declarations/{other['id']}").status_code == 404
@@ -317,9 +315,7 @@ def test_other_wards_declaration_is_not_found_on_every_route(client, db, officer
 
 @pytest.mark.parametrize("role", ["kiosk", "viewer"])
 def test_kiosk_and_viewer_are_refused(client, db, auth, home, role):
-    with write(db):
-        draft = q.create_draft(db, ward_code=WARD_A, resident_id=home["mai"]["id"],
-                               kind="vehicle", channel="home_visit", by="someone")
+    draft = make_declaration(db, home["mai"], kind="vehicle")
     make_user(db, username="u", role=role)
     auth.login("u")
     assert auth.post(f"/residents/{home['mai']['id']}/declarations/new?kind=vehicle"
@@ -441,10 +437,7 @@ def test_a_recorded_declaration_cannot_be_discarded(client, db, officer, auth, h
 def test_discard_another_wards_draft_is_404(client, db, officer, auth):
     other_household = make_household(db, ward_code=WARD_B)
     other = make_resident(db, other_household, full_name="Lê Văn Tám")
-    officer_b = make_user(db, ward_code=WARD_B)
-    with write(db):
-        d = q.create_draft(db, ward_code=WARD_B, resident_id=other["id"], kind="vehicle",
-                           channel="home_visit", by=officer_b["id"])
+    d = make_declaration(db, other, kind="vehicle")
     assert auth.post(f"/declarations/{d['id']}/discard").status_code == 404
     assert row(db, d["id"], ward=WARD_B) is not None
 
@@ -459,12 +452,11 @@ def test_read_back_of_unchanged_fields_writes_nothing(client, db, officer, auth,
     count = "SELECT count(*) FROM audit_log WHERE entity_id = ?"
     before = db.execute(count, [declaration_id]).fetchone()[0]
     updated = row(db, declaration_id)["updated_at"]
-    from wardkit.declarations import views
 
     def no_write(*args, **kwargs):
         raise AssertionError("the read-back queued for the write lock")
     with monkeypatch.context() as m:
-        m.setattr(views, "write", no_write)
+        m.setattr(q, "write", no_write)
         resp = auth.post(f"/declarations/{declaration_id}/record", MOTORBIKE)
     assert resp.status_code == 200 and 'name="confirm"' in resp.text
     assert db.execute(count, [declaration_id]).fetchone()[0] == before

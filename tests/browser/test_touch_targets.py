@@ -13,7 +13,7 @@ import pytest
 
 from tests.browser.conftest import open_page
 from tests.browser.test_shell import assert_clean, log_in
-from tests.factories import WARD_A, make_household, make_resident, make_user
+from tests.factories import WARD_A, make_declaration, make_household, make_resident, make_user
 
 MIN_PX = 48
 
@@ -57,8 +57,7 @@ def ward(live_app, seed):
     """Real data on every page: officer1 covers group 7, which has a household of three
     (CCCD, phone, someone needing support at home); declarations as a draft, recorded and
     submitted; an admin."""
-    from wardkit.db import get_db, write
-    from wardkit.declarations import queries as dq
+    from wardkit.db import get_db
     from wardkit.visits import queries as vq
     with live_app.app_context():
         db = get_db()
@@ -74,30 +73,11 @@ def ward(live_app, seed):
                       relation="grandchild", gender="male")
         admin = make_user(db, role="admin", ward_code=WARD_A, username="admin1",
                           display_name="Lê Văn Cường")
-        officer, leader = seed.officer, seed.leader
-        vehicle = {"lawful_basis": "official_duty", "vehicle_type": "motorcycle",
-                   "plate": "29-HA 002.33", "plate_colour": "white",
-                   "chassis_no": "RLHJC1234KY000001", "engine_no": "JC12E1234567",
-                   "brand": "Honda", "model": "Wave", "situation": "in_use"}
-        licence = {"lawful_basis": "official_duty", "licence_no": "001234567890",
-                   "licence_class": "B2", "licence_class_new": "B",
-                   "issued_on": "2019-05-20", "expires_on": "2029-05-20",
-                   "issuing_authority": "Sở GTVT Hà Nội"}
-        with write(db):
-            draft = dq.create_draft(db, ward_code=WARD_A, resident_id=hung["id"],
-                                    kind="licence", channel="home_visit", by=officer["id"])
-            recorded = dq.create_draft(db, ward_code=WARD_A, resident_id=mai["id"],
-                                       kind="vehicle", channel="home_visit", by=officer["id"])
-            dq.save_draft(db, WARD_A, recorded["id"], vehicle, by=officer["id"])
-            dq.transition(db, WARD_A, recorded["id"], "recorded", role="officer",
-                          user_id=officer["id"])
-            submitted = dq.create_draft(db, ward_code=WARD_A, resident_id=mai["id"],
-                                        kind="licence", channel="home_visit", by=officer["id"])
-            dq.save_draft(db, WARD_A, submitted["id"], licence, by=officer["id"])
-            dq.transition(db, WARD_A, submitted["id"], "recorded", role="officer",
-                          user_id=officer["id"])
-            dq.transition(db, WARD_A, submitted["id"], "submitted", role="officer",
-                          user_id=officer["id"], submitted_at="2026-12-03T09:00:00+07:00")
+        by = seed.officer["id"]
+        draft = make_declaration(db, hung, by=by)
+        recorded = make_declaration(db, mai, kind="vehicle", status="recorded", by=by,
+                                    lawful_basis="official_duty", consent_method=None)
+        submitted = make_declaration(db, mai, status="submitted", by=by)
         return {"household": household, "mai": mai, "admin": admin, "draft": draft,
                 "recorded": recorded, "submitted": submitted}
 

@@ -1,6 +1,6 @@
 """The traffic police export: the ward's verified declarations with the resident's identity,
-as CSV (UTF-8 with BOM, for Excel) or XLSX (openpyxl, write-only). No request, no audit:
-the view audits each export.
+as CSV (UTF-8 with BOM, for Excel) or XLSX (openpyxl, write-only). No request;
+`export_verified` is the action: it reads the rows and audits the export.
 
 Headers and value labels are Vietnamese whatever the interface language: the file goes to
 the traffic police. Every text cell that a spreadsheet could read as a formula (starting
@@ -10,15 +10,14 @@ keep their leading zeros).
 """
 import csv
 import io
-from datetime import timedelta, timezone
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from .. import clock
+from .. import audit, clock
+from ..db import write
 
-HANOI = timezone(timedelta(hours=7))  # Viet Nam keeps no daylight saving time
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 KIND = {"licence": "Giấy phép lái xe", "vehicle": "Phương tiện"}
@@ -48,7 +47,7 @@ def _local(stored: str | None) -> str:
     """Return a stored UTC `*_at` value as Hanoi time dd/mm/yyyy HH:MM."""
     if not stored:
         return ""
-    return clock.parse(stored).astimezone(HANOI).strftime("%d/%m/%Y %H:%M")
+    return clock.parse(stored).astimezone(clock.HANOI).strftime("%d/%m/%Y %H:%M")
 
 
 def _yes_no(value) -> str:
@@ -130,6 +129,24 @@ def verified_rows(db, ward_code: str) -> list[dict]:
         WHERE d.ward_code = :ward AND d.status = 'verified' AND d.deleted_at IS NULL
         ORDER BY g.name, r.full_name, r.id, d.kind, d.reviewed_at, d.id
         """, {"ward": ward_code}))
+
+
+MIMETYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def export_verified(db, ward_code: str, fmt: str, *, by: str | None) -> bytes:
+    """Return the ward's verified declarations as a `fmt` ("csv" or "xlsx") file, and
+    audit the export (`declarations_exported`, with the row count and format)."""
+    with write(db):  # the count audited is the count of the rows exported
+        rows = verified_rows(db, ward_code)
+        audit.record(db, "declarations_exported", entity="declarations",
+                     detail={"count": len(rows), "format": fmt},
+                     user_id=by, ward_code=ward_code)
+    # The file is built after the commit: the write lock is not held while it is.
+    return to_csv(rows) if fmt == "csv" else to_xlsx(rows)
 
 
 def table(rows: list[dict]):

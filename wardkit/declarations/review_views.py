@@ -12,8 +12,8 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user
 
-from .. import audit, clock
-from ..db import get_db, write
+from .. import clock
+from ..db import get_db
 from ..groups import queries as group_queries
 from ..htmx import page_or_fragment
 from ..security import FIELD_ROLES, MANAGER_ROLES, roles
@@ -117,11 +117,9 @@ def verify():
     if len(ids) > MAX_BULK:
         return _refused(filters, _("Verify at most %(num)s declarations at a time.",
                                    num=MAX_BULK))
-    db = get_db()
     try:
-        with write(db):
-            count = queries.verify_many(db, current_user.ward_code, ids,
-                                        role=current_user.role, user_id=current_user.id)
+        count = queries.verify_many(get_db(), current_user.ward_code, ids,
+                                    role=current_user.role, by=current_user.id)
     except DeclarationError as e:
         return _refused(filters, _("Nothing was verified.") + " " + str(
             REFUSALS.get(e.code, REFUSALS["not_allowed"])))
@@ -143,10 +141,8 @@ def review(declaration_id):
         return _refused(filters, _("Choose whether to verify or send back."))
     reason = request.form.get("reason", "")[:500]
     try:
-        with write(db):
-            queries.transition(db, current_user.ward_code, declaration_id, decision,
-                               role=current_user.role, user_id=current_user.id,
-                               reason=reason)
+        queries.transition(db, current_user.ward_code, declaration_id, decision,
+                           role=current_user.role, by=current_user.id, reason=reason)
     except DeclarationError as e:
         if e.code == "not_found":
             abort(404)
@@ -161,19 +157,10 @@ def review(declaration_id):
 # --- export --------------------------------------------------------------------------
 
 def _export(fmt: str):
-    db = get_db()
     ward = current_user.ward_code
-    with write(db):
-        rows = export.verified_rows(db, ward)
-        audit.record(db, "declarations_exported", entity="declarations",
-                     detail={"count": len(rows), "format": fmt})
-    if fmt == "csv":
-        body, mimetype = export.to_csv(rows), "text/csv; charset=utf-8"
-    else:
-        body = export.to_xlsx(rows)
-        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    day = clock.now().astimezone(export.HANOI).strftime("%Y-%m-%d")
-    resp = Response(body, mimetype=mimetype)
+    body = export.export_verified(get_db(), ward, fmt, by=current_user.id)
+    day = clock.today().isoformat()
+    resp = Response(body, mimetype=export.MIMETYPES[fmt])
     resp.headers["Content-Disposition"] = (
         f'attachment; filename="khai-bao-{ward}-{day}.{fmt}"')
     resp.headers["Cache-Control"] = "no-store"

@@ -7,12 +7,12 @@ from flask_login import current_user
 from htmx_flask import make_response as htmx_response
 
 from .. import clock
-from ..db import get_db, write
+from ..db import get_db
 from ..htmx import page_or_fragment, wants_fragment
 from ..residents import queries as resident_queries
 from ..security import FIELD_ROLES, roles
-from . import queries
 from ..vocabulary import DECLARATION_KIND_LABELS
+from . import queries
 from .forms import (CLASS_SUGGESTIONS, DeclarationForm, draft_fields,
                     readback_rows)
 from .workflow import EDITABLE, KINDS, DeclarationError
@@ -51,12 +51,10 @@ def new(resident_id):
     kind = request.values.get("kind", "")
     if kind not in KINDS:
         abort(400)
-    db = get_db()
     try:
-        with write(db):
-            row = queries.create_draft(db, ward_code=current_user.ward_code,
-                                       resident_id=resident_id, kind=kind,
-                                       channel="home_visit", by=current_user.id)
+        row = queries.create_draft(get_db(), ward_code=current_user.ward_code,
+                                   resident_id=resident_id, kind=kind,
+                                   channel="home_visit", by=current_user.id)
     except DeclarationError:
         abort(404)
     return redirect(url_for("declarations.edit", declaration_id=row["id"]), code=303)
@@ -92,10 +90,8 @@ def save_draft(declaration_id):
     if row["status"] not in EDITABLE:
         abort(409)
     fields, bad_dates = draft_fields(request.form, row["kind"])
-    db = get_db()
-    with write(db):
-        queries.save_draft(db, current_user.ward_code, declaration_id, fields,
-                           by=current_user.id, reload=False)
+    queries.save_draft(get_db(), current_user.ward_code, declaration_id, fields,
+                       by=current_user.id, reload=False)
     labels = []
     if bad_dates:  # building the whole form only for its labels costs a few ms a save
         form = DeclarationForm(formdata=None)
@@ -126,9 +122,8 @@ def record(declaration_id):
         # Keep what was typed, even with mistakes in it.
         fields, _bad = draft_fields(request.form, row["kind"])
         try:
-            with write(db):
-                row = queries.save_draft(db, current_user.ward_code, declaration_id, fields,
-                                         by=current_user.id)
+            row = queries.save_draft(db, current_user.ward_code, declaration_id, fields,
+                                     by=current_user.id)
         except DeclarationError:
             # Another tablet recorded or discarded the draft meanwhile: as below.
             abort(409)
@@ -140,14 +135,13 @@ def record(declaration_id):
         # does not queue for the write lock.
         return _readback(row, form)
     try:
-        with write(db):
+        if recorded:
+            row = queries.record_declaration(db, current_user.ward_code, declaration_id,
+                                             form.cleaned, role=current_user.role,
+                                             by=current_user.id)
+        else:
             row = queries.save_draft(db, current_user.ward_code, declaration_id,
                                      form.cleaned, by=current_user.id)
-            if recorded:
-                row = queries.transition(db, current_user.ward_code, declaration_id,
-                                         "recorded", role=current_user.role,
-                                         user_id=current_user.id)
-                queries.refresh_flags(db, current_user.ward_code, declaration_id)
     except DeclarationError:
         # Checked above; only a concurrent change (another tablet) gets here.
         abort(409)
@@ -167,11 +161,9 @@ def record(declaration_id):
 def discard(declaration_id):
     """Throw away a draft (soft delete, audited) and go back to the household."""
     _declaration_or_404(declaration_id)
-    db = get_db()
     try:
-        with write(db):
-            row = queries.discard_draft(db, current_user.ward_code, declaration_id,
-                                        by=current_user.id)
+        row = queries.discard_draft(get_db(), current_user.ward_code, declaration_id,
+                                    by=current_user.id)
     except DeclarationError:
         abort(409)
     resident = _resident(row)
@@ -189,18 +181,15 @@ def mark_submitted(declaration_id):
     reason = (request.form.get("not_submitted_reason") or "").strip()[:300]
     if not on_ihanoi and not reason:
         form = DeclarationForm.from_row(row)
-        resp = page_or_fragment(
+        return page_or_fragment(
             "declarations/form.html", "declarations/_readback.html", TARGET, status=422,
             submission_error=_("Say why it was not submitted on iHanoi."),
             **_context(row, form, rows=readback_rows(row, row)))
-        return resp
-    db = get_db()
     try:
-        with write(db):
-            queries.transition(db, current_user.ward_code, declaration_id, "submitted",
-                               role=current_user.role, user_id=current_user.id,
-                               submitted_at=clock.now_iso() if on_ihanoi else None,
-                               reason=None if on_ihanoi else reason)
+        queries.transition(get_db(), current_user.ward_code, declaration_id, "submitted",
+                           role=current_user.role, by=current_user.id,
+                           submitted_at=clock.now_iso() if on_ihanoi else None,
+                           reason=None if on_ihanoi else reason)
     except DeclarationError:
         abort(409)
     flash(_("Submission recorded."), "success")
