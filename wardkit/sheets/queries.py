@@ -4,13 +4,17 @@ adult, what the registry knows of their onboarding. Never a CCCD, date of birth 
 those columns are not even selected.
 
 Every function takes the caller's ward code; another ward's rows are simply not found.
-Writes do not open transactions; callers wrap them in `db.write()`.
+The actions (saving the settings, printing or previewing sheets, scanning a household's
+code) open their own `write()` and record their audit row (docs/ARCHITECTURE.md#write-path).
 """
+import math
 import re
-from datetime import date
+from datetime import date, timedelta
 
-from .. import clock
+from .. import audit, clock
+from ..db import write
 from ..ids import new_id
+from ..residents import queries as resident_queries
 from ..text import fold, split_name
 
 ADULT_AGE = 15  # the campaign's target population is aged 15+ (residential_groups.target_adults)
@@ -73,20 +77,72 @@ def effective_settings(db, ward_code: str) -> dict:
 def save_settings(db, ward_code: str, fields: dict, *, by: str | None,
                   is_sample: bool = False) -> list[str]:
     """Create or update the ward's sheet settings from validated `fields` (empty values
-    stored as NULL); return the names of the fields that changed (for the audit log)."""
-    now = clock.now_iso()
-    old = get_settings(db, ward_code)
+    stored as NULL) and audit it; return the names of the fields that changed."""
     values = {field: (fields.get(field) or None) for field in SETTING_FIELDS}
     for field, default in DEFAULTS.items():
         values[field] = values[field] or default
-    if old is None:
-        db.table("sheet_settings").insert({
-            "id": new_id(), "ward_code": ward_code, **values, "is_sample": int(is_sample),
-            "created_at": now, "updated_at": now, "updated_by": by, "deleted_at": None})
-        return sorted(k for k, v in values.items() if v)
-    db.table("sheet_settings").update(old["id"], {
-        **values, "is_sample": int(is_sample), "updated_at": now, "updated_by": by})
-    return sorted(k for k, v in values.items() if old.get(k) != v)
+    with write(db):
+        now = clock.now_iso()
+        old = get_settings(db, ward_code)
+        if old is None:
+            db.table("sheet_settings").insert({
+                "id": new_id(), "ward_code": ward_code, **values,
+                "is_sample": int(is_sample), "created_at": now, "updated_at": now,
+                "updated_by": by, "deleted_at": None})
+            changed = sorted(k for k, v in values.items() if v)
+        else:
+            db.table("sheet_settings").update(old["id"], {
+                **values, "is_sample": int(is_sample), "updated_at": now, "updated_by": by})
+            changed = sorted(k for k, v in values.items() if old.get(k) != v)
+        audit.record(db, "sheet_settings_updated", user_id=by, ward_code=ward_code,
+                     entity="sheet_settings", entity_id=ward_code,
+                     detail={"fields": changed})
+    return changed
+
+
+def record_sheets_shown(db, ward_code: str, household_ids: list[str], *, by: str | None,
+                        preview: bool, **detail) -> None:
+    """Audit that these households' sheets were printed (a PDF) or, with `preview`,
+    shown on screen; `detail` adds the layout and group."""
+    with write(db):
+        audit.record(db, "sheets_previewed" if preview else "sheets_printed",
+                     user_id=by, ward_code=ward_code, entity="households",
+                     entity_id=household_ids[0] if len(household_ids) == 1 else None,
+                     detail={"household_ids": household_ids, **detail})
+
+
+# --- the household QR ------------------------------------------------------------------
+
+def scan_retry_after(db, user_id: str, *, limit: int) -> int:
+    """Return seconds until this user may scan a household code again (0 when not
+    throttled): at most `limit` lookups, found or not, per user per minute (counted in
+    the audit log, so it holds across server processes)."""
+    since = clock.iso(clock.now() - timedelta(seconds=60))
+    times = [row[0] for row in db.execute(
+        """SELECT at FROM audit_log WHERE at > ? AND user_id = ?
+           AND action IN ('household_scanned', 'household_scan_unknown')
+           ORDER BY at DESC LIMIT ?""", [since, user_id, limit])]
+    if len(times) < limit:
+        return 0
+    release = clock.parse(times[-1]) + timedelta(seconds=60)
+    return max(1, math.ceil((release - clock.now()).total_seconds()))
+
+
+def scan_household(db, ward_code: str, reference: str, *, by: str | None) -> dict | None:
+    """Look up the household whose code holds `reference` in the ward and audit the
+    scan, found or not; return the household, or None (unknown, revoked or another
+    ward's)."""
+    with write(db):
+        household = None
+        if 16 <= len(reference) <= 64:
+            household = resident_queries.get_household_by_reference(db, ward_code,
+                                                                    reference)
+        if household is None:
+            audit.record(db, "household_scan_unknown", user_id=by, ward_code=ward_code)
+        else:
+            audit.record(db, "household_scanned", user_id=by, ward_code=ward_code,
+                         entity="households", entity_id=household["id"])
+    return household
 
 
 # --- households on paper -------------------------------------------------------------

@@ -3,11 +3,9 @@ preview with `?format=html`), batch PDFs with progress, the household QR's landi
 `/r/<reference>`, and the admin's sheet settings page.
 
 Every print and preview is audited with the households it showed; `/r/<reference>` is
-signed-in, ward-scoped, rate-limited and audited.
+signed-in, ward-scoped, rate-limited and audited (queries.py holds those actions).
 """
-import math
 import os
-from datetime import timedelta
 
 from flask import (Blueprint, Response, abort, current_app, flash, redirect,
                    render_template, request, url_for)
@@ -16,8 +14,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.exceptions import TooManyRequests
 
-from .. import audit, clock
-from ..db import get_db, write
+from .. import clock
+from ..db import get_db
 from ..errors import error_response
 from ..groups import queries as group_queries
 from ..htmx import page_or_fragment, wants_fragment
@@ -64,12 +62,9 @@ def _locale() -> str:
     return str(get_locale() or "vi")
 
 
-def _audit_print(action: str, household_ids: list[str], **detail) -> None:
-    db = get_db()
-    with write(db):
-        audit.record(db, action, entity="households",
-                     entity_id=household_ids[0] if len(household_ids) == 1 else None,
-                     detail={"household_ids": household_ids, **detail})
+def _audit_print(household_ids: list[str], *, preview: bool = False, **detail) -> None:
+    queries.record_sheets_shown(get_db(), current_user.ward_code, household_ids,
+                                by=current_user.id, preview=preview, **detail)
 
 
 def _stream(path, filename: str, *, delete: bool) -> Response:
@@ -131,7 +126,7 @@ def household_sheet(household_id):
     settings = queries.effective_settings(db, current_user.ward_code)
     ids = [household["id"]]
     if as_html:
-        _audit_print("sheets_previewed", ids, layout=layout)
+        _audit_print(ids, preview=True, layout=layout)
         return documents.document_html(
             layout, settings=settings, ward_name=current_user.ward_name,
             group_name=household["group_name"], households=_sheet_households(ids, settings),
@@ -139,7 +134,7 @@ def household_sheet(household_id):
             back_url=url_for("residents.household", household_id=household_id),
             pdf_url=url_for(".household_sheet", household_id=household_id, layout=layout))
     path = _render_to_temp(layout, ids, settings=settings, group_name=household["group_name"])
-    _audit_print("sheets_printed", ids, layout=layout)
+    _audit_print(ids, layout=layout)
     return _stream(path, f"wardkit-sheet-{layout}.pdf", delete=True)
 
 
@@ -180,7 +175,7 @@ def group_sheets(group_id):
                        "sheet_count": documents.card_page_count(len(ids))}
         else:
             shown = ids[:PREVIEW_LIMIT]
-            _audit_print("sheets_previewed", shown, layout=layout, group_id=group["id"])
+            _audit_print(shown, preview=True, layout=layout, group_id=group["id"])
             context = {"households": _sheet_households(shown, settings),
                        "sheet_count": len(ids)}
         return documents.document_html(
@@ -191,7 +186,7 @@ def group_sheets(group_id):
             pdf_url=url_for(".group_sheets", group_id=group_id, layout=layout), **context)
     path = _render_to_temp(layout, ids, settings=settings, group_name=group["name"])
     if layout != "cards":
-        _audit_print("sheets_printed", ids, layout=layout, group_id=group["id"])
+        _audit_print(ids, layout=layout, group_id=group["id"])
     return _stream(path, f"wardkit-sheets-{layout}.pdf", delete=True)
 
 
@@ -214,7 +209,7 @@ def start_job(group_id):
                        base_url=base_url, qr_warning=qr_warning and layout != "cards",
                        locale=_locale(), ward_name=current_user.ward_name)
     if layout != "cards":
-        _audit_print("sheets_printed", ids, layout=layout, group_id=group["id"])
+        _audit_print(ids, layout=layout, group_id=group["id"])
     return _progress(token, group)
 
 
@@ -251,41 +246,18 @@ def job_pdf(token):
 
 # --- the household QR ---------------------------------------------------------------------
 
-def _scan_retry_after(db) -> int:
-    """Return seconds until this user may scan again (0 when not throttled): at most
-    SCAN_MAX_PER_MINUTE lookups, found or not, per user per minute (counted in the
-    audit log, so it holds across server processes)."""
-    limit = current_app.config.get("SCAN_MAX_PER_MINUTE", 30)
-    since = clock.iso(clock.now() - timedelta(seconds=60))
-    times = [row[0] for row in db.execute(
-        """SELECT at FROM audit_log WHERE at > ? AND user_id = ?
-           AND action IN ('household_scanned', 'household_scan_unknown')
-           ORDER BY at DESC LIMIT ?""", [since, current_user.id, limit])]
-    if len(times) < limit:
-        return 0
-    release = clock.parse(times[-1]) + timedelta(seconds=60)
-    return max(1, math.ceil((release - clock.now()).total_seconds()))
-
-
 @bp.route("/r/<reference>")
 @roles(*FIELD_ROLES)
 def scan(reference):
     """What a scanned household QR opens: the household page of the signed-in user's
     ward (404 for an unknown, revoked or other ward's token)."""
     db = get_db()
-    wait = _scan_retry_after(db)
+    wait = queries.scan_retry_after(db, current_user.id,
+                                    limit=current_app.config.get("SCAN_MAX_PER_MINUTE", 30))
     if wait:
         raise TooManyRequests(retry_after=wait)
-    household = None
-    if 16 <= len(reference) <= 64:
-        household = resident_queries.get_household_by_reference(
-            db, current_user.ward_code, reference)
-    with write(db):
-        if household is None:
-            audit.record(db, "household_scan_unknown")
-        else:
-            audit.record(db, "household_scanned", entity="households",
-                         entity_id=household["id"])
+    household = queries.scan_household(db, current_user.ward_code, reference,
+                                       by=current_user.id)
     if household is None:
         # Revoked tokens are not kept, so a replaced sheet and a stranger's look alike;
         # the officer holding an old sheet needs to hear the likely reason.
@@ -318,10 +290,6 @@ def settings():
                                stored=stored,
                                server_url=current_app.config.get("PUBLIC_URL"),
                                qr_warning=documents.codes_lead_nowhere(effective)), 422
-    with write(db):
-        changed = queries.save_settings(db, current_user.ward_code, form.data,
-                                        by=current_user.id)
-        audit.record(db, "sheet_settings_updated", entity="sheet_settings",
-                     entity_id=current_user.ward_code, detail={"fields": changed})
+    queries.save_settings(db, current_user.ward_code, form.data, by=current_user.id)
     flash(_("Settings saved. Sheets now print with these links."), "success")
     return redirect(url_for(".settings"), code=303)
