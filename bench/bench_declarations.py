@@ -42,7 +42,6 @@ Goal: >= 200 saves/s, p99 <= 250 ms, 0 errors, 0 lost.
 """
 import argparse
 import http.client
-import logging
 import http.cookies
 import os
 import platform
@@ -64,9 +63,9 @@ import signal  # noqa: E402
 import subprocess  # noqa: E402
 from werkzeug.security import generate_password_hash  # noqa: E402
 
-from wardkit import vehicles  # noqa: E402
 from wardkit.auth import queries as auth_queries  # noqa: E402
 from wardkit.db import apply_migrations, connect, sqlite3, write  # noqa: E402
+from wardkit.declarations.plates import S20, check_plate  # noqa: E402
 from wardkit.groups import queries as group_queries  # noqa: E402
 from wardkit.residents import fake, queries as resident_queries  # noqa: E402
 
@@ -115,12 +114,12 @@ def seed(path, households, clients, rng_seed):
 def make_plates(n):
     """Return `n` distinct valid 2023+ Hanoi motorbike plates, checked by check_plate."""
     plates = []
-    series = [a + b for a in vehicles.S20 for b in vehicles.S20]
+    series = [a + b for a in S20 for b in S20]
     number = 1
     while len(plates) < n:
         for s in series:
             plate = f"29-{s} {number // 100:03d}.{number % 100:02d}"
-            checked = vehicles.check_plate(plate, vehicle_type="motorcycle", today=TODAY)
+            checked = check_plate(plate, vehicle_type="motorcycle", today=TODAY)
             if checked.error is None and not checked.warnings and checked.value["plate"] == plate:
                 plates.append(plate)
                 if len(plates) == n:

@@ -205,8 +205,8 @@ def m0005_declarations(db):
     # wardkit/declarations/workflow.py, and the schema backs the lawful-basis rule:
     # only drafts (and needs_fix items being corrected) may lack a lawful basis or, under
     # consent, the way consent was given (docs/DOMAIN-RULES.md#lawful-basis-and-consent: silence is not consent).
-    # vehicle_type mirrors wardkit.vehicles.VEHICLE_TYPES; licence_class is free text
-    # (as printed, old or new table), licence_class_new one of the 15 classes of 2024.
+    # vehicle_type mirrors wardkit.declarations.plates.VEHICLE_TYPES; licence_class is free
+    # text (as printed, old or new table), licence_class_new one of the 15 classes of 2024.
     db.executescript(
         """
         CREATE TABLE declarations (

@@ -1,5 +1,5 @@
-"""wardkit.vehicles: plates, chassis/engine numbers, licence numbers and licence classes
-(docs/DOMAIN-RULES.md#plates, #licences, #vehicle-fields)."""
+"""wardkit.declarations.plates and .licences: plates, chassis/engine numbers, licence
+numbers and licence classes (docs/DOMAIN-RULES.md#plates, #licences, #vehicle-fields)."""
 import re
 from datetime import date
 
@@ -7,13 +7,13 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from wardkit import vehicles
+from wardkit.declarations import plates
+from wardkit.declarations.licences import (NEW_CLASSES, OLD_CLASSES, check_licence,
+                                           check_licence_number, licence_expiry,
+                                           map_licence_class)
+from wardkit.declarations.plates import (PLATE_KINDS, VEHICLE_TYPES, check_engine_no,
+                                         check_plate, check_vin, vin_check_digit)
 from wardkit.validators import Checked
-from wardkit.vehicles import (
-    NEW_CLASSES, OLD_CLASSES, PLATE_KINDS, VEHICLE_TYPES, check_engine_no, check_licence,
-    check_licence_number, check_plate, check_vin, licence_expiry, map_licence_class,
-    vin_check_digit,
-)
 
 FAST = settings(max_examples=200, deadline=None)
 TODAY = date(2026, 6, 1)
@@ -386,7 +386,7 @@ def test_a_vin_with_its_check_digit_never_warns(body, region):
 def test_any_single_misread_character_of_a_na_vin_warns(vin, position, new):
     """Weights 2-10 and the prime 11: every single substitution that changes the
     transliterated value is caught (A, J and 1 share a value; those cannot be)."""
-    values = vehicles._VIN_VALUES
+    values = plates._VIN_VALUES
     assume(position == 8 and new != vin[8] or values[new] != values[vin[position]])
     mutated = vin[:position] + new + vin[position + 1:]
     assume(mutated[0] in "12345")

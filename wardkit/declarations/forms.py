@@ -2,7 +2,8 @@
 
 Two ways in: `draft_fields()` turns whatever was typed into values `queries.save_draft` can
 store (nothing blocks a draft; only unreadable dates are left empty and reported), and
-`DeclarationForm.check()` runs the full checks of `wardkit.vehicles` before `recorded`.
+`DeclarationForm.check()` runs the full checks of `plates` and `licences` before
+`recorded`.
 """
 from datetime import date
 
@@ -10,20 +11,21 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectChoice, SelectField, StringField
 
-from .. import clock, names, vehicles
+from .. import clock, names
+from ..text import clean_line
 from ..vocabulary import (CHANNEL_LABELS, CONSENT_METHOD_LABELS, LAWFUL_BASIS_LABELS,
                           PLATE_COLOUR_LABELS, SITUATION_LABELS, VEHICLE_TYPE_LABELS)
-from ..text import clean_line
+from . import licences, plates
 from .workflow import CHANNELS, CONSENT_METHODS, LAWFUL_BASES, SITUATIONS, missing_for_record
 
 # Offered under the class field (a datalist): what may be printed on a card, old or new.
-CLASS_SUGGESTIONS = tuple(dict.fromkeys(vehicles.NEW_CLASSES + vehicles.OLD_CLASSES
-                                        + (vehicles.OLD_B1_AUTOMATIC,)))
+CLASS_SUGGESTIONS = tuple(dict.fromkeys(licences.NEW_CLASSES + licences.OLD_CLASSES
+                                        + (licences.OLD_B1_AUTOMATIC,)))
 
 DATE_FIELDS = ("issued_on", "expires_on", "registered_on")
 _ENUMS = {"lawful_basis": LAWFUL_BASES, "consent_method": CONSENT_METHODS,
           "channel": CHANNELS, "situation": SITUATIONS,
-          "vehicle_type": vehicles.VEHICLE_TYPES, "plate_colour": tuple(PLATE_COLOUR_LABELS)}
+          "vehicle_type": plates.VEHICLE_TYPES, "plate_colour": tuple(PLATE_COLOUR_LABELS)}
 _BOOLS = ("is_paper_licence", "owner_is_resident")
 COMMON_FIELDS = ("lawful_basis", "consent_method", "channel")
 LICENCE_FIELDS = ("licence_no", "is_paper_licence", "licence_class", "issued_on",
@@ -52,7 +54,7 @@ def draft_fields(form_data, kind: str) -> tuple[dict, list[str]]:
         if name in _BOOLS:
             fields[name] = form_data.get(name) in ("y", "1", "on", "true")
         elif name in DATE_FIELDS:
-            parsed, ok = vehicles.parse_date(form_data.get(name))
+            parsed, ok = licences.parse_date(form_data.get(name))
             fields[name] = parsed.isoformat() if parsed else None
             if not ok:
                 bad_dates.append(name)
@@ -185,7 +187,7 @@ class DeclarationForm(FlaskForm):
     def _check_licence(self, cleaned: dict, resident: dict | None, bad_dates) -> list:
         warnings = []
         paper = bool(self.is_paper_licence.data)
-        number = vehicles.check_licence_number(self.licence_no.data or "", paper=paper)
+        number = licences.check_licence_number(self.licence_no.data or "", paper=paper)
         if number.error:
             self._error("licence_no", number.error)
         elif number.value:
@@ -198,7 +200,7 @@ class DeclarationForm(FlaskForm):
             return warnings   # reported as missing
         dob = date.fromisoformat(resident["dob"][:10]) if resident and resident.get("dob") \
             else None
-        result = vehicles.check_licence(
+        result = licences.check_licence(
             self.licence_class.data, cleaned["issued_on"], cleaned.get("expires_on"),
             dob=dob, gender=resident.get("gender") if resident else None,
             today=clock.today())
@@ -223,9 +225,9 @@ class DeclarationForm(FlaskForm):
 
     def _check_vehicle(self, cleaned: dict, bad_dates) -> list:
         warnings = []
-        vtype = self.vehicle_type.data if self.vehicle_type.data in vehicles.VEHICLE_TYPES \
+        vtype = self.vehicle_type.data if self.vehicle_type.data in plates.VEHICLE_TYPES \
             else None
-        plate = vehicles.check_plate(self.plate.data or "", vehicle_type=vtype,
+        plate = plates.check_plate(self.plate.data or "", vehicle_type=vtype,
                                      today=clock.today())
         if plate.error:
             self._error("plate", plate.error)
@@ -237,9 +239,9 @@ class DeclarationForm(FlaskForm):
         else:
             cleaned["plate_compact"] = None
         for name, checked in (
-                ("chassis_no", vehicles.check_vin(self.chassis_no.data or "",
+                ("chassis_no", plates.check_vin(self.chassis_no.data or "",
                                                   vehicle_type=vtype)),
-                ("engine_no", vehicles.check_engine_no(self.engine_no.data or ""))):
+                ("engine_no", plates.check_engine_no(self.engine_no.data or ""))):
             if checked.error:
                 self._error(name, checked.error)
             else:
