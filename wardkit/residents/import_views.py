@@ -16,91 +16,64 @@ The flow (importer.py holds the logic; import_files.py reads the file):
    every valid row in one transaction — planning again if people were added in between
    (`importer.plan_and_apply`). The page polls POST /import/status every second (htmx
    `every 1s`) and shows rows checked, then people saved, out of the total.
-3. Progress lives in `<token>.status`, a small JSON file rewritten every 1,000 rows — not
-   in process memory, so a status poll answered by another server process (gunicorn
-   workers) sees it too. The thread runs in the process that got the confirm; if that
-   process dies, the transaction never commits and the status goes stale, which the page
-   reports after STALE_AFTER seconds.
+3. Progress lives in `<token>.status`, rewritten every 1,000 rows (a job of
+   wardkit/jobs.py, like a batch of sheets). The thread runs in the process that got
+   the confirm; if that process dies, the transaction never commits and the next poll
+   reports the import failed.
 
 Everything a token left behind (an unconfirmed upload, metadata, status) is deleted an
 hour after its last change, by the sweep that runs at start-up and on every request to
 these pages.
 """
-import json
 import os
 import pathlib
-import re
-import secrets
-import threading
-import time
 
 import click
-from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
-                   url_for)
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.cli import with_appcontext
-from flask_babel import force_locale, get_locale
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from .. import clock
-from ..files import read_json, sweep_tokens, write_json, write_private
 from ..db import connect, get_db, sqlite3
 from ..groups import queries as group_queries
 from ..htmx import page_or_fragment, wants_fragment
+from ..jobs import Jobs
 from ..security import FIELD_ROLES, roles
 from . import addresses, import_files, importer
 
 bp = Blueprint("imports", __name__, url_prefix="/import")
 
 UPLOAD_TTL = 60 * 60        # seconds an uploaded file (and its job status) is kept
-STALE_AFTER = 10 * 60       # a running job whose status did not move for this long died
 SHOWN_PROBLEMS = 500        # row errors (and warnings) listed on the preview page
-TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{43}")   # secrets.token_urlsafe(32)
-RUNNING = ("queued", "checking", "saving")
+# States: queued, checking then saving (`done` rows of `total`), then done (with `result`
+# and `warnings`) or failed (with `message`); "missing" once swept.
+JOBS = Jobs(name="import", setting="IMPORT_DIR", folder="imports", ttl=UPLOAD_TTL,
+            running=("queued", "checking", "saving"))
 
 
 # --- stored uploads --------------------------------------------------------------------
 
-def imports_dir(app=None, *, create: bool = True) -> pathlib.Path:
-    """Return (creating it, mode 0700) where uploads wait for confirmation:
-    `IMPORT_DIR` when configured (WARDKIT_IMPORT_DIR), else `instance/imports`."""
-    app = app or current_app
-    path = pathlib.Path(app.config["IMPORT_DIR"]
-                        or pathlib.Path(app.instance_path) / "imports")
-    if create:
-        path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return path
-
-
 def _path(token: str, suffix: str) -> pathlib.Path:
-    return imports_dir() / f"{token}.{suffix}"
+    return JOBS.path(token, suffix)
 
 
 def sweep(now: float | None = None, app=None) -> int:
     """Delete stored uploads, metadata and job statuses older than UPLOAD_TTL; return how
     many files went. Runs at start-up and on every request to the import pages."""
-    return sweep_tokens(imports_dir(app, create=False), UPLOAD_TTL, now)
+    return JOBS.sweep(now, app)
 
 
 def _store_upload(data: bytes, meta: dict) -> str:
-    token = secrets.token_urlsafe(32)
-    write_private(_path(token, "upload"), data)
-    write_private(_path(token, "json"), json.dumps(meta).encode())
-    return token
+    return JOBS.create(meta, upload=data)
 
 
 def _own_upload(token: str | None) -> dict | None:
     """Return the stored upload's metadata when `token` is well formed and belongs to the
     signed-in user (404 otherwise: another user's token looks like an unknown one).
     None when it belongs to nobody any more (expired and swept)."""
-    if not token or not TOKEN_RE.fullmatch(token):
-        abort(404)
-    meta = read_json(_path(token, "json"))
-    if meta is None:
-        return None
-    if meta.get("user_id") != current_user.id or meta.get("ward_code") != current_user.ward_code:
-        abort(404)
-    return meta
+    return JOBS.own(token, current_user.id, current_user.ward_code)
 
 
 # --- pages -------------------------------------------------------------------------------
@@ -162,20 +135,10 @@ def confirm():
     meta = _own_upload(token)
     if meta is None:
         return _expired()
-    status_path = _path(token, "status")
-    try:
-        write_private(status_path, json.dumps({
-            "state": "queued", "done": 0, "total": 0, "updated": time.time()}).encode())
-    except FileExistsError:
-        pass  # already started (a second click): show its progress
-    else:
-        if not _path(token, "upload").exists():
-            status_path.unlink(missing_ok=True)
-            return _expired()
-        thread = threading.Thread(
-            target=run_job, args=(current_app._get_current_object(), token, meta),
-            name=f"wardkit-import-{token[:6]}", daemon=True)
-        thread.start()
+    if not _path(token, "status").exists() and not _path(token, "upload").exists():
+        return _expired()
+    # A second click finds the job started: it shows its progress.
+    JOBS.start(token, run_job, meta, locale=meta.get("locale") or "vi")
     return _progress(token)
 
 
@@ -209,8 +172,8 @@ def _expired():
 
 
 def _job_status(token: str) -> dict:
-    job = read_json(_path(token, "status")) or {"state": "missing"}
-    if job["state"] in RUNNING and time.time() - job.get("updated", 0) > STALE_AFTER:
+    job = JOBS.status(token)
+    if job["state"] == "failed" and not job.get("message"):   # its process died
         job = {"state": "failed", "message": _(
             "The import stopped before it finished (the server may have restarted). "
             "Nothing was saved from it. Upload the file again: people already registered "
@@ -220,7 +183,7 @@ def _job_status(token: str) -> dict:
 
 def _progress(token: str):
     job = _job_status(token)
-    context = {"token": token, "job": job, "running": job["state"] in RUNNING}
+    context = {"token": token, "job": job, "running": job["state"] in JOBS.running}
     if wants_fragment("import-actions") or wants_fragment("import-progress"):
         return render_template("residents/_import_progress.html", **context)
     return page_or_fragment("residents/import_progress.html",
@@ -231,45 +194,42 @@ def _progress(token: str):
 
 def run_job(app, token: str, meta: dict) -> None:
     """Re-read the stored upload, re-plan it against the register as it is now, and apply
-    it in one transaction, writing progress to `<token>.status`. Runs in its own thread
-    with its own connection; the upload is deleted at the end, whatever happens."""
-    with app.app_context(), force_locale(meta.get("locale") or "vi"):
-        directory = imports_dir(app)
-        status_path = directory / f"{token}.status"
-        upload_path = directory / f"{token}.upload"
-        db = None
+    it in one transaction, writing progress to the job's status. Runs in its own thread
+    (see Jobs.start) with its own connection; the upload is deleted at the end, whatever
+    happens."""
+    upload_path = JOBS.path(token, "upload", app)
+    db = None
 
-        def progress(state, done, total):
-            write_json(status_path, {"state": state, "done": done, "total": total})
+    def progress(state, done, total):
+        JOBS.set_status(token, state, app, done=done, total=total)
 
-        try:
-            data = upload_path.read_bytes()
-            upload_path.unlink(missing_ok=True)
-            db = connect(app.config["DATABASE"])
-            table = importer.read_table(data, meta["filename"])
-            del data
-            progress("checking", 0, table.row_count)
-            plan, counts = importer.plan_and_apply(
-                db, meta["ward_code"], table, today=clock.today(), by=meta["user_id"],
-                via="web", default_group_id=meta.get("group_id"), progress=progress)
-            write_json(status_path, {"state": "done", "result": counts,
-                                        "warnings": plan.warning_count})
-        except importer.ImportRefused as exc:
-            write_json(status_path, {"state": "failed", "message": str(exc.message)})
-        except (importer.RegisterChanged, sqlite3.IntegrityError):
-            write_json(status_path, {"state": "failed", "message": _(
-                "The register kept changing while the import was running (someone else "
-                "is adding people), so nothing was imported. Try again in a few minutes: "
-                "people already registered are skipped.")})
-        except Exception:
-            app.logger.exception("import %s failed", token[:6])
-            write_json(status_path, {"state": "failed", "message": _(
-                "Nothing was imported. Try again; if it happens again, tell the ward "
-                "administrator.")})
-        finally:
-            upload_path.unlink(missing_ok=True)
-            if db is not None:
-                db.close()
+    try:
+        data = upload_path.read_bytes()
+        upload_path.unlink(missing_ok=True)
+        db = connect(app.config["DATABASE"])
+        table = importer.read_table(data, meta["filename"])
+        del data
+        progress("checking", 0, table.row_count)
+        plan, counts = importer.plan_and_apply(
+            db, meta["ward_code"], table, today=clock.today(), by=meta["user_id"],
+            via="web", default_group_id=meta.get("group_id"), progress=progress)
+        JOBS.set_status(token, "done", app, result=counts, warnings=plan.warning_count)
+    except importer.ImportRefused as exc:
+        JOBS.set_status(token, "failed", app, message=str(exc.message))
+    except (importer.RegisterChanged, sqlite3.IntegrityError):
+        JOBS.set_status(token, "failed", app, message=_(
+            "The register kept changing while the import was running (someone else "
+            "is adding people), so nothing was imported. Try again in a few minutes: "
+            "people already registered are skipped."))
+    except Exception:
+        app.logger.exception("import %s failed", token[:6])
+        JOBS.set_status(token, "failed", app, message=_(
+            "Nothing was imported. Try again; if it happens again, tell the ward "
+            "administrator."))
+    finally:
+        upload_path.unlink(missing_ok=True)
+        if db is not None:
+            db.close()
 
 
 # --- command line ------------------------------------------------------------------------

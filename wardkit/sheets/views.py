@@ -88,7 +88,8 @@ def _stream(path, filename: str, *, delete: bool) -> Response:
 
 def _render_to_temp(layout: str, household_ids: list[str], *, settings: dict,
                     group_name: str) -> str:
-    path = jobs.jobs_dir() / f"direct-{os.urandom(12).hex()}.pdf"
+    folder = jobs.JOBS.directory()   # swept with the jobs if a killed server left it
+    path = folder / f"direct-{os.urandom(12).hex()}.pdf"
     base_url, qr_warning = _qr_base(settings)
     try:
         jobs.render_group(get_db(), current_user.ward_code, layout, household_ids, str(path),
@@ -96,7 +97,7 @@ def _render_to_temp(layout: str, household_ids: list[str], *, settings: dict,
                           ward_name=current_user.ward_name,
                           group_name=group_name, sheet_locale=_locale(), settings=settings,
                           workers=current_app.config.get("SHEETS_WORKERS"),
-                          tmp_dir=str(jobs.jobs_dir()))
+                          tmp_dir=str(folder))
     except Exception:
         path.unlink(missing_ok=True)
         raise
@@ -205,7 +206,8 @@ def start_job(group_id):
         return render_template("sheets/_job.html", token=None, group=group,
                                job={"state": "empty"}, running=False), 422
     base_url, qr_warning = _qr_base(settings)
-    token = jobs.start(group=group, layout=layout, household_ids=ids,
+    token = jobs.start(user_id=current_user.id, ward_code=current_user.ward_code,
+                       group=group, layout=layout, household_ids=ids,
                        base_url=base_url, qr_warning=qr_warning and layout != "cards",
                        locale=_locale(), ward_name=current_user.ward_name)
     if layout != "cards":
@@ -213,10 +215,18 @@ def start_job(group_id):
     return _progress(token, group)
 
 
+def _own_job(token: str | None) -> dict:
+    """Return the signed-in user's batch job's metadata; 404 for any other token."""
+    meta = jobs.JOBS.own(token, current_user.id, current_user.ward_code)
+    if meta is None:
+        abort(404)
+    return meta
+
+
 def _progress(token: str, group: dict):
-    job = jobs.status(token)
+    job = jobs.JOBS.status(token)
     context = {"token": token, "job": job, "group": group,
-               "running": job["state"] in jobs.RUNNING}
+               "running": job["state"] in jobs.JOBS.running}
     if not wants_fragment("sheets-job"):  # the polls answer the fragment alone
         context["qr_warning"] = documents.codes_lead_nowhere(
             queries.effective_settings(get_db(), current_user.ward_code))
@@ -228,7 +238,7 @@ def _progress(token: str, group: dict):
 def job_status():
     """Answer a batch job's progress block (polled every second while it runs)."""
     token = request.form.get("token")
-    meta = jobs.own(token)
+    meta = _own_job(token)
     group = _group_or_404(meta["group_id"])
     return _progress(token, group)
 
@@ -237,7 +247,7 @@ def job_status():
 @roles(*FIELD_ROLES)
 def job_pdf(token):
     """Download a finished batch PDF (kept for 30 minutes)."""
-    meta = jobs.own(token)
+    meta = _own_job(token)
     path = jobs.pdf_path(token)
     if not path.exists():
         abort(404)
