@@ -443,8 +443,10 @@ def measure(args, app_dir, wrk, rng) -> dict:
             healthz = run_wrk(wrk, port, data_path, "healthz", args)
         finally:
             stop_server(server)
-        started = [line for line in Path(log_path).read_text().splitlines()
+        log = Path(log_path).read_text().splitlines()
+        started = [line for line in log
                    if re.search(r"WardKit on|Starting|Listening|worker", line)]
+        failures = [line for line in log if re.search(r"ERROR|Error|Traceback|failed", line)]
         households, residents = rows(db_path, """SELECT
             (SELECT count(*) FROM households WHERE deleted_at IS NULL),
             (SELECT count(*) FROM residents WHERE deleted_at IS NULL)""")[0]
@@ -456,7 +458,7 @@ def measure(args, app_dir, wrk, rng) -> dict:
     return {
         "app_dir": str(app_dir), "revision": app_revision(app_dir),
         "cpus": os.cpu_count(), "cpu_model": cpu_model(),
-        "load": " ".join(f"{x:.2f}" for x in os.getloadavg()), "server": started[:4],
+        "load": " ".join(f"{x:.2f}" for x in os.getloadavg()), "server": started[:4], "server_errors": failures[:20],
         "connections": args.connections, "threads": args.threads,
         "duration": args.duration, "warmup": args.warmup, "processes": args.processes,
         "households": households, "residents": residents, "seeded_s": round(seeded, 1),
@@ -499,6 +501,11 @@ def report(r: dict) -> None:
         print(f"{label:<8} {f['requests']:>9,} {f['rps']:>8.1f} {f['p50_ms']:>8.1f} "
               f"{f['p99_ms']:>8.1f} {f['max_ms']:>8.0f} {f['errors']:>7} "
               f"{f['wrk_non_2xx_3xx']:>18}")
+        if f["errors"]:
+            print(f"{'':<8} errors: 4xx {f['n4xx']}, 5xx {f['n5xx']}, other {f['nother']}, "
+                  f"socket {f['socket_errors']} (timeouts {f['timeouts']})")
+    for line in r["server_errors"][:5]:
+        print(f"server log: {line}")
     print(f"\nratio mixed/healthz req/s: {r['ratio']:.2f}")
     print(f"goal (ratio >= {GOAL_RATIO}, mixed p99 <= {GOAL_P99_MS:.0f} ms, 0 errors): "
           f"{'MET' if r['goal_met'] else 'NOT MET'}")
