@@ -321,18 +321,20 @@ def test_same_resident_twice_is_a_conflict_too(db, ward):
     assert q.get_declaration(db, WARD_A, first["id"])["is_flagged"] == 0
 
 
-def test_list_for_resident_gives_their_declarations_with_flags(db, ward):
+def test_by_resident_gives_their_declarations_with_flags(db, ward):
     first = draft(db, ward, kind="licence", fields=LICENCE)
     again = draft(db, ward, kind="licence", fields=LICENCE)
     hung = draft(db, ward, resident="hung", fields=VEHICLE)
     q.refresh_flags(db, WARD_A, again["id"])
-    rows = q.list_for_resident(db, WARD_A, ward["mai"]["id"])
+    mai_id, hung_id = ward["mai"]["id"], ward["hung"]["id"]
+    found = q.by_resident(db, WARD_A, [mai_id, hung_id])
+    rows = found[mai_id]
     assert [r["id"] for r in rows] == [first["id"], again["id"]]
     assert [f["other_declaration_id"] for f in rows[0]["flags"]] == [again["id"]]
     assert [f["other_declaration_id"] for f in rows[1]["flags"]] == [first["id"]]
-    assert [r["id"] for r in q.list_for_resident(db, WARD_A, ward["hung"]["id"])] == \
-        [hung["id"]]
-    assert q.list_for_resident(db, WARD_B, ward["mai"]["id"]) == []
+    assert [r["id"] for r in found[hung_id]] == [hung["id"]]
+    assert q.by_resident(db, WARD_B, [mai_id]) == {mai_id: []}
+    assert q.by_resident(db, WARD_A, []) == {}
 
 
 def test_same_chassis_and_engine_flags(db, ward):

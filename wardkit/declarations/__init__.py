@@ -1,4 +1,7 @@
-"""Assisted licence and vehicle declarations (issue 4): the data layer and workflow.
+"""Assisted licence and vehicle declarations (issue 4).
 
-`queries.py` holds the SQL, `workflow.py` the state machine as data. Views come later.
+`workflow.py` is the state machine as data; `queries.py` the SQL and the actions (each opens
+its own transaction and records its audit row); `plates.py` and `licences.py` the field
+checks `forms.py` runs; `export.py` the file for the traffic police; `views.py` the
+officer's tablet form and `review_views.py` the leader's list, review and export.
 """

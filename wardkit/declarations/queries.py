@@ -17,7 +17,7 @@ __all__ = [
     "DeclarationError", "NotEditable", "TransitionRefused", "EDITABLE_FIELDS",
     "create_draft", "save_draft", "discard_draft", "record_declaration", "get_declaration",
     "list_declarations", "counts_by_status", "transition", "refresh_flags", "list_flags",
-    "list_for_resident", "by_resident", "verify_many",
+    "by_resident", "verify_many",
 ]
 
 PAGE_SIZE = 50
@@ -347,15 +347,10 @@ def list_flags(db, ward_code: str, declaration_id: str) -> list[dict]:
         {"id": declaration_id, "ward": ward_code}))
 
 
-def list_for_resident(db, ward_code: str, resident_id: str) -> list[dict]:
-    """Return the resident's live declarations in the ward, oldest first, each with its
-    open `flags` (as `list_flags`); [] for another ward's or an unknown resident."""
-    return by_resident(db, ward_code, [resident_id])[resident_id]
-
-
 def by_resident(db, ward_code: str, resident_ids: list[str]) -> dict[str, list[dict]]:
     """Return {resident id: that resident's live declarations in the ward, oldest first,
-    each with its open `flags`} for every id in `resident_ids` ([] when none)."""
+    each with its open `flags` (as `list_flags`)} for every id in `resident_ids` ([] when
+    none, or another ward's or an unknown resident)."""
     out: dict[str, list[dict]] = {rid: [] for rid in resident_ids}
     if not resident_ids:
         return out
