@@ -44,6 +44,7 @@ def test_admin_saves_settings_and_the_watermark_goes(db, admin, client, auth):
     assert sheet_queries.effective_settings(db, WARD_B)["is_sample"] is True
     row = audit.entries(db, action="sheet_settings_updated")[0]
     assert "zalo_oa_url" in row["detail"] and "zalo.me" not in row["detail"]
+    assert (row["user_id"], row["ward_code"]) == (admin["id"], WARD_A)
     again = client.get("/settings").text
     assert VALID["zalo_oa_url"] in again and "MẪU / SAMPLE watermark" not in again
 

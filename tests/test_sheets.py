@@ -470,6 +470,8 @@ def test_background_job_shows_progress_then_the_pdf(app, db, officer, client, au
     assert resp.status_code == 200
     assert "<html" not in resp.text
     token = re.search(r"token&#34;: &#34;([\w-]{43})", resp.text).group(1)
+    [printed] = audit.entries(db, action="sheets_printed")
+    assert (printed["user_id"], printed["ward_code"]) == (officer["id"], WARD_A)
     deadline = time.time() + 60
     while True:
         status = auth.post("/sheets/jobs/status", {"token": token},
@@ -570,6 +572,7 @@ def test_scan_opens_the_household_and_is_audited(db, officer, client, family):
     assert resp.headers["Location"].endswith(f"/households/{family['first']['id']}")
     rows = audit.entries(db, action="household_scanned")
     assert rows and rows[0]["entity_id"] == family["first"]["id"]
+    assert (rows[0]["user_id"], rows[0]["ward_code"]) == (officer["id"], WARD_A)
 
 
 def test_scan_requires_login(client, family):
@@ -581,7 +584,9 @@ def test_scan_of_another_ward_or_unknown_is_404(db, officer, client, family):
     assert client.get(f"/r/{family['other']['reference']}").status_code == 404
     assert client.get("/r/not-a-real-reference-token").status_code == 404
     assert client.get("/r/x").status_code == 404
-    assert len(audit.entries(db, action="household_scan_unknown")) == 3
+    rows = audit.entries(db, action="household_scan_unknown")
+    assert len(rows) == 3 and {(r["user_id"], r["ward_code"]) for r in rows} == {
+        (officer["id"], WARD_A)}
 
 
 def test_reissued_reference_stops_the_old_sheet(db, officer, client, auth, family):

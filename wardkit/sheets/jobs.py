@@ -23,13 +23,14 @@ JOBS = Jobs(name="sheets", setting="SHEETS_DIR", folder="sheets", ttl=JOB_TTL,
             running=("queued", "rendering"))
 
 
-def start(*, user_id: str, ward_code: str, group: dict, layout: str,
-          household_ids: list[str], base_url: str, locale: str, ward_name: str,
+def start(db, ward_code: str, *, group: dict, layout: str, household_ids: list[str],
+          base_url: str, locale: str, ward_name: str, by: str,
           qr_warning: bool = False) -> str:
-    """Start rendering the group's sheets in a background thread; return the job token.
-    `qr_warning` marks every sheet as a test copy (see documents.qr_base)."""
+    """Start rendering the group's sheets in a background thread and audit the print
+    (cards name no household: not audited); return the job token. `qr_warning` marks
+    every sheet as a test copy (see documents.qr_base)."""
     JOBS.sweep()
-    meta = {"user_id": user_id, "ward_code": ward_code, "group_id": group["id"],
+    meta = {"user_id": by, "ward_code": ward_code, "group_id": group["id"],
             "group_name": group["name"], "layout": layout, "created_at": clock.now_iso()}
     token = JOBS.create(meta)
     # Parts to render (a household too big for the stamped block adds one; the bar
@@ -38,6 +39,9 @@ def start(*, user_id: str, ward_code: str, group: dict, layout: str,
              -(-len(household_ids) // documents.CHUNK_HOUSEHOLDS[layout]))
     JOBS.start(token, _run, meta, household_ids, total, base_url, ward_name, locale,
                qr_warning, locale=locale, total=total)
+    if layout != "cards":
+        queries.record_sheets_shown(db, ward_code, household_ids, by=by, preview=False,
+                                    layout=layout, group_id=group["id"])
     return token
 
 

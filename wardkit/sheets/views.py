@@ -206,12 +206,10 @@ def start_job(group_id):
         return render_template("sheets/_job.html", token=None, group=group,
                                job={"state": "empty"}, running=False), 422
     base_url, qr_warning = _qr_base(settings)
-    token = jobs.start(user_id=current_user.id, ward_code=current_user.ward_code,
-                       group=group, layout=layout, household_ids=ids,
-                       base_url=base_url, qr_warning=qr_warning and layout != "cards",
-                       locale=_locale(), ward_name=current_user.ward_name)
-    if layout != "cards":
-        _audit_print(ids, layout=layout, group_id=group["id"])
+    token = jobs.start(db, current_user.ward_code, group=group, layout=layout,
+                       household_ids=ids, base_url=base_url,
+                       qr_warning=qr_warning and layout != "cards", locale=_locale(),
+                       ward_name=current_user.ward_name, by=current_user.id)
     return _progress(token, group)
 
 
