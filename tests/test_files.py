@@ -1,6 +1,6 @@
-"""The sweep of background jobs' private files (wardkit/files.py): whatever a killed
-server left in the folder, it deletes what is old and never fails the request that runs
-it."""
+"""Background jobs' private files: the sweep (wardkit/files.py) deletes whatever a killed
+server left that is old and never fails the request that runs it; a job (wardkit/jobs.py)
+whose owner died reads as failed at once."""
 import os
 import pathlib
 import tempfile
@@ -113,3 +113,59 @@ def test_unreadable_or_undeletable_entries_never_raise(tmp_path, monkeypatch, ca
     assert not (tmp_path / "c.status").exists()
     assert (tmp_path / "a.status").exists() and (tmp_path / "b.status").exists()
     assert caplog.text.count("cannot") >= 3
+
+
+# --- wardkit/jobs.py ------------------------------------------------------------------------
+
+def _kind(tmp_path, app):
+    from wardkit.jobs import Jobs
+    app.config["TEST_JOBS_DIR"] = str(tmp_path / "jobs")
+    return Jobs(name="test", setting="TEST_JOBS_DIR", folder="test-jobs", ttl=TTL,
+                running=("queued", "working"))
+
+
+@pytest.mark.skipif(os.name != "posix", reason="needs flock")
+def test_a_job_whose_owner_died_is_failed_at_once_and_a_finished_one_is_not(tmp_path, app):
+    """The owner's lock is the proof of life: a job still "working" without it failed (no
+    ten-minute wait); one that wrote its last status before letting go is as it says."""
+    import threading
+    from werkzeug.exceptions import NotFound
+
+    with app.app_context():
+        jobs = _kind(tmp_path, app)
+        token = jobs.create({"user_id": "u1", "ward_code": "00103"})
+        assert jobs.own(token, "u1", "00103")["user_id"] == "u1"
+        with pytest.raises(NotFound):
+            jobs.own(token, "u2", "00103")
+        with pytest.raises(NotFound):
+            jobs.own("../../etc/passwd", "u1", "00103")
+        release, seen = threading.Event(), {}
+
+        def work(app, token, final):
+            jobs.set_status(token, "working", done=1, total=2)
+            seen["running"] = jobs.status(token)   # its own lock: alive
+            release.wait(10)
+            if final:
+                jobs.set_status(token, "done", done=2, total=2)
+
+        assert jobs.start(token, work, True, locale="en", total=2)
+        assert not jobs.start(token, work, True, locale="en")   # a second click
+        release.set()
+        for thread in threading.enumerate():
+            if thread.name.startswith("wardkit-test-"):
+                thread.join(10)
+        assert seen["running"]["state"] == "working"
+        assert jobs.status(token)["state"] == "done"
+
+        # An owner gone without its last status (its process died: the lock is free).
+        dead = jobs.create({"user_id": "u1", "ward_code": "00103"})
+        release.clear()
+        assert jobs.start(dead, work, False, locale="en")
+        release.set()
+        for thread in threading.enumerate():
+            if thread.name.startswith("wardkit-test-"):
+                thread.join(10)
+        assert jobs.status(dead) == {"state": "failed"}
+        assert jobs.status("gone" * 10 + "abc") == {"state": "missing"}
+        assert jobs.sweep(file_clock(jobs.directory()) + TTL + 60) >= 6
+        assert jobs.own(token, "u1", "00103") is None
