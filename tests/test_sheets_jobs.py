@@ -2,8 +2,10 @@
 workers go with it, the next server reports the job failed at once (not "rendering" for
 ten minutes), and the parts it left are swept without breaking the next batch.
 
-Runs the real app (`flask serve`, one process) on a loopback port with its own database
-and jobs folder, signs in through the login form and kills the server with SIGKILL.
+Runs the real app (`flask serve`: gunicorn with one worker process) on a loopback port
+with its own database and jobs folder, signs in through the login form and kills the
+server (gunicorn's master) with SIGKILL: its worker notices its parent is gone and leaves,
+and the render workers go with it.
 """
 import http.cookiejar
 import io
@@ -77,6 +79,13 @@ def _alive(pid: int) -> bool:
     return state != "Z"   # a zombie has ended; only its exit status waits to be read
 
 
+def _threads(pid: int) -> int:
+    try:
+        return len(list(Path(f"/proc/{pid}/task").iterdir()))
+    except OSError:
+        return 0
+
+
 def _cmdline(pid: int) -> str:
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
@@ -85,7 +94,8 @@ def _cmdline(pid: int) -> str:
 
 
 class Server:
-    """`flask serve` in one process on a free loopback port, with a signed-in browser."""
+    """`flask serve` with one worker process on a free loopback port, with a signed-in
+    browser."""
 
     def __init__(self, env: dict, jar: http.cookiejar.CookieJar):
         self.proc = subprocess.Popen(
@@ -168,8 +178,12 @@ def test_killed_server_mid_batch_leaves_no_workers_and_no_broken_batches(tmp_pat
         token = first.start_batch(groups["big"])
 
         def workers():
+            # Up, not still importing: each has started its lifeline thread. (One killed
+            # while booting ends when its boot finishes, which under load takes longer
+            # than the limit below.)
             found = [pid for pid in _descendants(first.proc.pid)
-                     if "multiprocessing" in _cmdline(pid) and "spawn_main" in _cmdline(pid)]
+                     if "multiprocessing" in _cmdline(pid) and "spawn_main" in _cmdline(pid)
+                     and _threads(pid) >= 2]
             return found if len(found) == 2 else None
 
         _wait(workers, 60, "two render workers")
