@@ -7,6 +7,7 @@ FLASK := $(BIN)/flask
 
 .PHONY: run test venv dev-deps browser pdf-libs faketime wrk init-db translations bench clean
 
+# `flask serve` runs gunicorn on Linux and waitress on Windows (wardkit/serve.py).
 run: $(VENV)/.runtime pdf-libs
 	$(FLASK) init-db
 	$(FLASK) seed-demo

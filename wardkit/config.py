@@ -16,13 +16,14 @@ SECRET_KEY = None
 # __Host- prefix, which browsers refuse over plain http.
 HTTPS = False
 
-# waitress listens here for `flask serve` / `make run`. Use 0.0.0.0 to serve the
-# ward Wi-Fi (see README).
+# `flask serve` / `make run` listens here (gunicorn on Linux, waitress on Windows). Use
+# 0.0.0.0 to serve the ward Wi-Fi (see README).
 HOST = "127.0.0.1"
 PORT = 5000
+# Threads per server process (gunicorn's gthread workers; waitress's threads).
 THREADS = 8
-# Server processes (forked, sharing the socket): 0 = one per CPU core, up to 4. Each
-# runs THREADS threads. 1 on Windows, which has no fork().
+# gunicorn worker processes sharing the socket: 0 = one per CPU core, up to 4. A worker
+# that dies is replaced. Always 1 on Windows, which has no fork().
 PROCESSES = 0
 
 # Compression (Flask-Compress, wardkit/assets.py): pages and text assets go to the
