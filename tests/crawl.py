@@ -34,7 +34,7 @@ def seed_ward(db, ward, by):
     recorded = make_declaration(db, resident, status="recorded", by=by)
     visit_queries.assign(db, ward, group["id"], by, by=None)
     visit_queries.record_visit(
-        db, ward_code=ward, household_id=household["id"], officer_id=by, outcome="come_back",
+        db, ward_code=ward, household_id=household["id"], by=by, outcome="come_back",
         follow_up_at=datetime(2026, 12, 5, 1, 0, tzinfo=timezone.utc))
     reference = db.execute("SELECT reference FROM households WHERE id = ?",
                            [household["id"]]).fetchone()[0]

@@ -108,3 +108,24 @@ def make_declaration(db, resident, *, kind="licence", status="draft", by=None,
                 submitted_at="2026-11-23T09:00:00.000000Z" if step == "submitted" else None,
                 reason="Sai biển số" if step == "needs_fix" else None)
         return declaration_queries.get_declaration(db, ward_code, row["id"])
+
+
+def make_visit(db, household, *, outcome="done", by=None, at=None, follow_up_at=None,
+               notes=None, onboarding=None) -> dict:
+    """Record a visit to `household` through record_visit and return the visit row.
+
+    `by` is the visiting officer's id (a new officer of the household's ward when None: a
+    visit always has its officer); `at` when it happened (now unless given). A come back
+    without `follow_up_at` is due the next day at the same time.
+    """
+    from datetime import timedelta
+
+    from wardkit import clock
+    from wardkit.visits import queries as visit_queries
+    by = by or make_user(db, ward_code=household["ward_code"])["id"]
+    if outcome == "come_back" and follow_up_at is None:
+        follow_up_at = (at or clock.now()) + timedelta(days=1)
+    return visit_queries.record_visit(
+        db, ward_code=household["ward_code"], household_id=household["id"], by=by,
+        outcome=outcome, notes=notes, follow_up_at=follow_up_at, onboarding=onboarding,
+        at=at)

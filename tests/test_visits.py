@@ -5,8 +5,8 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from tests.factories import (WARD_A, WARD_B, make_group, make_household, make_resident,
-                             make_user)
+from tests.factories import (WARD_A, WARD_B, make_declaration, make_group, make_household,
+                             make_resident, make_user, make_visit)
 from wardkit import clock
 from wardkit.visits import queries
 
@@ -30,29 +30,12 @@ def assign(db, group, user, by=None):
     return queries.assign(db, group["ward_code"], group["id"], user["id"], by=by)
 
 
-def visit(db, household, officer, outcome, *, at=None, fake_clock=None, follow_up_at=None,
-          onboarding=None):
-    """Record a visit at `at` (moving the fake clock there and back)."""
-    saved = fake_clock.current if fake_clock else None
-    if at is not None:
-        fake_clock.current = at
-    try:
-        return queries.record_visit(db, ward_code=household["ward_code"],
-                                    household_id=household["id"], officer_id=officer["id"],
-                                    outcome=outcome, follow_up_at=follow_up_at,
-                                    onboarding=onboarding)
-    finally:
-        if saved is not None:
-            fake_clock.current = saved
-
-
 def today_order(html: str) -> list[str]:
     return re.findall(r'data-household="([^"]+)"', html)
 
 
 def hanoi(y, m, d, hh, mm=0):
-    from wardkit.visits.queries import HANOI
-    return datetime(y, m, d, hh, mm, tzinfo=HANOI)
+    return datetime(y, m, d, hh, mm, tzinfo=clock.HANOI)
 
 
 # --- Today ---------------------------------------------------------------------------
@@ -70,15 +53,16 @@ def test_today_orders_the_round(client, db, officer, now):
     for name in ("never", "rest", "done", "due", "overdue", "later"):
         make_resident(db, h[name])
     earlier = datetime(2026, 11, 30, 3, 0, tzinfo=timezone.utc)
-    visit(db, h["rest"], officer, "nobody_home", at=earlier, fake_clock=now)
-    visit(db, h["vulnerable"], officer, "nobody_home", at=earlier, fake_clock=now)
-    visit(db, h["done"], officer, "done", at=earlier, fake_clock=now)
-    visit(db, h["overdue"], officer, "come_back", at=earlier, fake_clock=now,
-          follow_up_at=hanoi(2026, 12, 2, 19, 30))
-    visit(db, h["due"], officer, "come_back", at=earlier, fake_clock=now,
-          follow_up_at=hanoi(2026, 12, 3, 10, 15))
-    visit(db, h["later"], officer, "come_back", at=earlier, fake_clock=now,
-          follow_up_at=hanoi(2026, 12, 5, 8))
+    by = officer["id"]
+    make_visit(db, h["rest"], outcome="nobody_home", by=by, at=earlier)
+    make_visit(db, h["vulnerable"], outcome="nobody_home", by=by, at=earlier)
+    make_visit(db, h["done"], outcome="done", by=by, at=earlier)
+    make_visit(db, h["overdue"], outcome="come_back", by=by, at=earlier,
+               follow_up_at=hanoi(2026, 12, 2, 19, 30))
+    make_visit(db, h["due"], outcome="come_back", by=by, at=earlier,
+               follow_up_at=hanoi(2026, 12, 3, 10, 15))
+    make_visit(db, h["later"], outcome="come_back", by=by, at=earlier,
+               follow_up_at=hanoi(2026, 12, 5, 8))
 
     html = client.get("/today").text
     order = today_order(html)
@@ -385,7 +369,7 @@ def test_nobody_home_streak_counts_only_the_latest_run(db, officer, now):
     household = make_household(db)
     for outcome in ("nobody_home", "nobody_home", "come_back", "nobody_home", "nobody_home"):
         now.advance(hours=1)
-        visit(db, household, officer, outcome, follow_up_at=(
+        make_visit(db, household, outcome=outcome, by=officer["id"], follow_up_at=(
             hanoi(2026, 12, 10, 8) if outcome == "come_back" else None))
     state = queries.household_state(db, household["id"])
     assert state["nobody_home_streak"] == 2 and not state["evening_round"]
@@ -432,15 +416,9 @@ def test_leader_assigns_and_unassigns_officers(client, db, auth, leader, now):
 # --- timeline ------------------------------------------------------------------------
 
 def test_timeline_lists_declarations_with_who(client, db, officer, now):
-    from wardkit import audit
     household = make_household(db)
     mai = make_resident(db, household)
-    db.table("declarations").insert({
-        "id": "d1", "ward_code": WARD_A, "resident_id": mai["id"], "kind": "licence",
-        "status": "recorded", "lawful_basis": "official_duty", "recorded_by": officer["id"],
-        "channel": "home_visit", "created_at": clock.now_iso(), "updated_at": clock.now_iso()})
-    audit.record(db, "declaration_recorded", entity="declarations", entity_id="d1",
-                 user_id=officer["id"], ward_code=WARD_A)
+    make_declaration(db, mai, status="recorded", by=officer["id"])
     html = client.get(f"/households/{household['id']}/timeline").text
     assert 'data-kind="declaration"' in html
     assert officer["display_name"] in html and mai["full_name"] in html

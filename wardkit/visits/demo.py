@@ -7,6 +7,7 @@ from datetime import datetime, time, timedelta
 
 from .. import clock
 from . import queries
+from .days import local_today
 
 MAX_VISITED = 160  # households visited in the demo history (keeps seeding quick)
 
@@ -26,18 +27,18 @@ def seed_visits(db, ward_code: str, groups: list[dict], *, officer_id: str,
            AND group_id IN (SELECT value FROM json_each(?)) ORDER BY address_folded, id""",
         [json.dumps([g["id"] for g in groups[:2]])])]
     now = clock.now()
-    today = queries.local_today(now)
+    today = local_today(now)
     visited = rng.sample(households, min(MAX_VISITED, len(households) * 45 // 100))
     count = 0
     for n, household_id in enumerate(visited):
         day = today - timedelta(days=rng.randint(0, 6))
-        at = datetime.combine(day, time(rng.randint(8, 19), rng.randint(0, 59)), queries.HANOI)
+        at = datetime.combine(day, time(rng.randint(8, 19), rng.randint(0, 59)), clock.HANOI)
         if at > now:
             at = now - timedelta(minutes=rng.randint(5, 120))
         if n % 25 == 0:  # nobody ever home: three tries flag an evening round
             for k in range(3):
                 queries.record_visit(db, ward_code=ward_code, household_id=household_id,
-                                     officer_id=officer_id, outcome="nobody_home",
+                                     by=officer_id, outcome="nobody_home",
                                      at=at - timedelta(days=2 * (2 - k)))
                 count += 1
             continue
@@ -48,7 +49,7 @@ def seed_visits(db, ward_code: str, groups: list[dict], *, officer_id: str,
             # Some due today, some overdue, some later this week.
             due_day = today + timedelta(days=rng.choice((-1, 0, 0, 1, 2)))
             follow_up_at = datetime.combine(due_day, time(rng.choice((17, 19)), 30),
-                                            queries.HANOI)
+                                            clock.HANOI)
             if follow_up_at <= at:
                 follow_up_at = at + timedelta(hours=6)
         onboarding = None
@@ -59,7 +60,7 @@ def seed_visits(db, ward_code: str, groups: list[dict], *, officer_id: str,
                                              weights=(55, 25, 20))[0],
                 "is_zalo_followed": int(rng.random() < 0.4)} for r in adults}
         queries.record_visit(db, ward_code=ward_code, household_id=household_id,
-                             officer_id=officer_id, outcome=outcome, at=at,
+                             by=officer_id, outcome=outcome, at=at,
                              follow_up_at=follow_up_at, onboarding=onboarding)
         count += 1
     return count

@@ -6,7 +6,8 @@ from datetime import date, datetime, time, timedelta
 from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 
-from .queries import HANOI, IHANOI_CHOICES, OUTCOMES
+from ..clock import HANOI
+from .queries import IHANOI_CHOICES, OUTCOMES
 
 # The come-back hours offered: morning, late morning, afternoon, after work, evening.
 COME_BACK_TIMES = ("08:00", "10:00", "14:00", "17:00", "19:30")

@@ -15,15 +15,15 @@ Counting rules (README "Home visits"):
 import csv
 import io
 import json
-import re
 from datetime import date, datetime
 
 from flask_babel import gettext as _
 
-from .. import clock
+from .. import audit, clock
+from ..db import write
 from ..declarations.export import neutralise
 from ..groups.queries import natural_key
-from .queries import adult_cutoff, day_bounds, local_today
+from .days import adult_cutoff, day_bounds, local_today
 
 SORTS = ("name", "adults", "activated", "percent", "visited", "follow_ups",
          "declarations")
@@ -44,10 +44,10 @@ def progress(db, ward_code: str, *, report_date: date | None = None,
     the report day), `declarations`, `declarations_today`. `total` sums them for the ward.
 
     The per-group counts come from progress_cache when nothing they count has been
-    written since (schema 0008: triggers bump a generation number on every write);
-    otherwise they are counted again and cached, in a short write of their own.
+    written since (`_generation`); otherwise they are counted again and cached, in a
+    short write of their own. This is the only code that writes the cache: recording a
+    visit just makes the next read count again.
     """
-    from ..db import write
     now = now or clock.now()
     report_date = report_date or local_today(now)
     key = f"{report_date.isoformat()}#{_generation(db)}"
@@ -76,19 +76,12 @@ def progress(db, ward_code: str, *, report_date: date | None = None,
     return {"rows": rows, "total": total, "report_date": report_date}
 
 
-def count_groups(db, ward_code: str, report_date: date, *,
-                 household_id: str | None = None) -> list[dict]:
+def count_groups(db, ward_code: str, report_date: date) -> list[dict]:
     """Count, with no cache, each live group's numbers on `report_date` (see `progress`);
-    return the group rows in natural name order, without `percent`.
-
-    With `household_id`, count that household only (what one visit can change): the
-    same SQL, so the cache can be moved on by exactly the visit's difference.
-    """
+    return the group rows in natural name order, without `percent`."""
     day_start, day_end = day_bounds(report_date)
     params = {"ward": ward_code, "cutoff": adult_cutoff(report_date),
-              "day_start": day_start, "day_end": day_end, "household": household_id}
-    one = "AND h.id = :household" if household_id else ""
-    one_v = "AND household_id = :household" if household_id else ""
+              "day_start": day_start, "day_end": day_end}
     groups = {g["id"]: dict(g, adults=0, activated=0, activated_today=0, households=0,
                             visited=0, visited_today=0, follow_ups_due=0, declarations=0,
                             declarations_today=0)
@@ -97,9 +90,6 @@ def count_groups(db, ward_code: str, report_date: date, *,
                      WHERE ward_code = :ward AND deleted_at IS NULL""", params)}
 
     def add(sql, *columns):
-        sql = sql.replace("/*one*/", one).replace("/*one_v*/", one_v)
-        if household_id:  # let the planner start from the one household
-            sql = re.sub(r"INDEXED BY \w+", "", sql).replace("CROSS JOIN", "JOIN")
         for row in db.execute(sql, params).fetchall():
             group = groups.get(row[0])
             if group is not None:
@@ -110,27 +100,27 @@ def count_groups(db, ward_code: str, report_date: date, *,
     # households_ward_live, so SQLite groups as it goes; the other tables are reached by
     # index seeks (residents_household_progress, visits_household_at, ...).
     add("""SELECT h.group_id, count(*) FROM households h INDEXED BY households_ward_live
-           WHERE h.ward_code = :ward AND h.deleted_at IS NULL /*one*/
+           WHERE h.ward_code = :ward AND h.deleted_at IS NULL
            GROUP BY h.group_id""", "households")
     add("""SELECT h.group_id, count(*), sum(r.ihanoi_status = 'activated')
            FROM households h INDEXED BY households_ward_live
            JOIN residents r INDEXED BY residents_household_progress
              ON r.household_id = h.id AND r.deleted_at IS NULL
             AND r.dob BETWEEN '1800-01-01' AND :cutoff
-           WHERE h.ward_code = :ward AND h.deleted_at IS NULL /*one*/
+           WHERE h.ward_code = :ward AND h.deleted_at IS NULL
            GROUP BY h.group_id""", "adults", "activated")
     add("""SELECT h.group_id, count(*), sum(v.today)
            FROM (SELECT household_id, max(visited_at >= :day_start) AS today
                  FROM visits INDEXED BY visits_household_at
-                 WHERE deleted_at IS NULL AND visited_at < :day_end /*one_v*/
+                 WHERE deleted_at IS NULL AND visited_at < :day_end
                  GROUP BY household_id) AS v
            CROSS JOIN households h ON h.id = v.household_id
-           WHERE h.ward_code = :ward AND h.deleted_at IS NULL /*one*/
+           WHERE h.ward_code = :ward AND h.deleted_at IS NULL
            GROUP BY h.group_id""", "visited", "visited_today")
     add("""SELECT h.group_id, count(*)
            FROM follow_ups f CROSS JOIN households h ON h.id = f.household_id
            WHERE f.ward_code = :ward AND f.closed_at IS NULL AND f.deleted_at IS NULL
-             AND f.due_at < :day_end AND h.deleted_at IS NULL /*one*/
+             AND f.due_at < :day_end AND h.deleted_at IS NULL
            GROUP BY h.group_id""", "follow_ups_due")
     add("""SELECT h.group_id, count(DISTINCT c.resident_id)
            FROM onboarding_changes c
@@ -140,7 +130,7 @@ def count_groups(db, ward_code: str, report_date: date, *,
              AND c.new_value = 'activated'
              AND c.changed_at >= :day_start AND c.changed_at < :day_end
              AND r.ihanoi_status = 'activated' AND r.deleted_at IS NULL
-             AND r.dob BETWEEN '1800-01-01' AND :cutoff AND h.deleted_at IS NULL /*one*/
+             AND r.dob BETWEEN '1800-01-01' AND :cutoff AND h.deleted_at IS NULL
            GROUP BY h.group_id""", "activated_today")
     add("""SELECT h.group_id, count(*)
            FROM declarations d INDEXED BY declarations_ward_progress
@@ -148,7 +138,7 @@ def count_groups(db, ward_code: str, report_date: date, *,
            CROSS JOIN households h ON h.id = r.household_id
            WHERE d.ward_code = :ward AND d.deleted_at IS NULL
              AND d.status IN ('recorded', 'submitted', 'verified', 'needs_fix')
-             AND r.deleted_at IS NULL AND h.deleted_at IS NULL /*one*/
+             AND r.deleted_at IS NULL AND h.deleted_at IS NULL
            GROUP BY h.group_id""", "declarations")
     add("""SELECT h.group_id, count(DISTINCT d.id)
            FROM audit_log a
@@ -158,13 +148,9 @@ def count_groups(db, ward_code: str, report_date: date, *,
            WHERE a.at >= :day_start AND a.at < :day_end
              AND a.action = 'declaration_recorded' AND a.entity = 'declarations'
              AND d.ward_code = :ward AND d.status != 'draft' AND d.deleted_at IS NULL
-             AND r.deleted_at IS NULL AND h.deleted_at IS NULL /*one*/
+             AND r.deleted_at IS NULL AND h.deleted_at IS NULL
            GROUP BY h.group_id""", "declarations_today")
     return sorted(groups.values(), key=lambda g: natural_key(g["name"]))
-
-
-COUNTS = ("adults", "activated", "activated_today", "households", "visited",
-          "visited_today", "follow_ups_due", "declarations", "declarations_today")
 
 
 # Tables whose inserts can change a count; an insert shows as a higher max(rowid) (rows
@@ -180,45 +166,6 @@ def _generation(db) -> str:
     """Return the version of the counted data: the generation that update and delete
     triggers bump, and the highest rowid of each counted table (inserts)."""
     return ".".join(str(v) for v in db.execute(_GENERATION_SQL).fetchone())
-
-
-def snapshot(db, ward_code: str, household_id: str) -> dict | None:
-    """Before a visit is written (inside its transaction): when the ward's cached table
-    is current, return the household's own counts, for `move_on` to diff; else None."""
-    report_date = local_today()
-    cached = db.execute("SELECT cache_key FROM progress_cache WHERE ward_code = ?",
-                        [ward_code]).fetchone()
-    if cached is None or cached[0] != f"{report_date.isoformat()}#{_generation(db)}":
-        return None
-    return {"report_date": report_date,
-            "before": count_groups(db, ward_code, report_date, household_id=household_id)}
-
-
-def move_on(db, ward_code: str, household_id: str, snap: dict | None) -> bool:
-    """After the visit's writes (same transaction): add the household's difference to
-    the cached table and mark it current again, so recording visits all day does not
-    make every leader's read a full recount. Return False when there was nothing to
-    move (no current cache at `snapshot` time)."""
-    if snap is None:
-        return False
-    report_date = snap["report_date"]
-    after = count_groups(db, ward_code, report_date, household_id=household_id)
-    before = {row["id"]: row for row in snap["before"]}
-    payload = json.loads(db.execute(
-        "SELECT payload FROM progress_cache WHERE ward_code = ?", [ward_code]).fetchone()[0])
-    by_id = {row["id"]: row for row in payload}
-    for row in after:
-        old = before.get(row["id"])
-        if row["id"] not in by_id or old is None:
-            return False  # a group appeared meanwhile: leave the cache to a recount
-        for column in COUNTS:
-            by_id[row["id"]][column] += row[column] - old[column]
-    db.execute(
-        """UPDATE progress_cache SET cache_key = :key, payload = :payload, computed_at = :now
-           WHERE ward_code = :ward""",
-        {"key": f"{report_date.isoformat()}#{_generation(db)}", "payload": json.dumps(payload),
-         "now": clock.now_iso(), "ward": ward_code})
-    return True
 
 
 def sort_rows(rows: list[dict], sort: str, descending: bool) -> list[dict]:
@@ -260,6 +207,18 @@ def csv_columns():
         (_("Declarations"), lambda r: r["declarations"]),
         (_("Declarations today"), lambda r: r["declarations_today"]),
     )
+
+
+def export_progress(db, ward_code: str, *, sort: str, descending: bool,
+                    by: str | None) -> tuple[dict, bytes]:
+    """Export the ward's progress table sorted by `sort` (see `sort_rows`) and audit the
+    download; return the report (rows sorted) and its CSV (see `to_csv`)."""
+    report = progress(db, ward_code)
+    report["rows"] = sort_rows(report["rows"], sort, descending)
+    with write(db):
+        audit.record(db, "progress_exported", user_id=by, ward_code=ward_code,
+                     entity="residential_groups", detail={"groups": len(report["rows"])})
+    return report, to_csv(report)
 
 
 def to_csv(report: dict) -> bytes:

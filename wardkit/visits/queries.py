@@ -2,17 +2,18 @@
 visit with its per-resident onboarding changes, follow-ups, and the household timeline.
 
 Every function takes the caller's ward code: another ward's rows are simply not found.
-`record_visit` opens its own `write()` (nested inside a caller's, if any); the other
-writes expect the caller to hold one. Times are stored in UTC; "today" is the Hanoi day.
+Each user action (`record_visit`, `assign`, `unassign`, `view_household`) opens its own
+`write()` (joining a caller's, if any) and records its audit row; the rest are reads.
+Times are stored in UTC; "today" is the Hanoi day (days.py).
 """
 import json
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime
 
 from .. import audit, clock
+from ..db import write
 from ..groups.queries import natural_key
 from ..ids import new_id
-
-HANOI = timezone(timedelta(hours=7))  # Viet Nam keeps no daylight saving time
+from .days import adult_cutoff, day_bounds, local_today
 
 OUTCOMES = ("done", "nobody_home", "come_back", "declined")
 # Outcomes after which the household needs no further visit (unless asked to come back).
@@ -23,7 +24,6 @@ CLOSES_FOLLOW_UPS = ("done", "declined", "come_back")
 IHANOI_CHOICES = ("not_installed", "installed", "activated")
 # This many "nobody home" in a row flag the household for an evening or weekend round.
 NOBODY_HOME_FLAG = 3
-ADULT_AGE = 15
 TODAY_PAGE = 50
 
 
@@ -33,27 +33,6 @@ class VisitError(Exception):
     def __init__(self, code: str):
         super().__init__(code)
         self.code = code
-
-
-# --- the Hanoi day -------------------------------------------------------------------
-
-def local_today(now: datetime | None = None) -> date:
-    """Return today's date in Hanoi."""
-    return (now or clock.now()).astimezone(HANOI).date()
-
-
-def day_bounds(day: date) -> tuple[str, str]:
-    """Return the stored (UTC) text of the start of `day` in Hanoi and of the next day."""
-    start = datetime.combine(day, time(0, 0), HANOI)
-    return clock.iso(start), clock.iso(start + timedelta(days=1))
-
-
-def adult_cutoff(report_date: date) -> str:
-    """Return the latest ISO date of birth of someone aged 15 or more on `report_date`.
-
-    Compared as text with the stored ISO `dob`, so a 29 February cutoff needs no real date.
-    """
-    return f"{report_date.year - ADULT_AGE:04d}-{report_date.month:02d}-{report_date.day:02d}"
 
 
 # --- assignments ---------------------------------------------------------------------
@@ -108,35 +87,38 @@ def unassigned_groups(db, ward_code: str) -> list[dict]:
 
 def assign(db, ward_code: str, group_id: str, officer_id: str, *, by: str | None) -> dict:
     """Assign the officer to the group (both already checked to be the ward's); return
-    the live assignment, the existing one when it is already there."""
-    existing = list(db.query(
-        """SELECT * FROM assignments WHERE group_id = :g AND officer_id = :o
-           AND ward_code = :ward AND deleted_at IS NULL""",
-        {"g": group_id, "o": officer_id, "ward": ward_code}))
-    if existing:
-        return existing[0]
-    now = clock.now_iso()
-    row = {"id": new_id(), "ward_code": ward_code, "group_id": group_id,
-           "officer_id": officer_id, "created_at": now, "updated_at": now, "updated_by": by,
-           "deleted_at": None}
-    db.table("assignments").insert(row)
-    audit.record(db, "assignment_created", entity="assignments", entity_id=row["id"],
-                 detail={"group_id": group_id, "officer_id": officer_id}, user_id=by,
-                 ward_code=ward_code)
+    the live assignment, the existing one when it is already there (then nothing is
+    written or audited)."""
+    with write(db):
+        existing = list(db.query(
+            """SELECT * FROM assignments WHERE group_id = :g AND officer_id = :o
+               AND ward_code = :ward AND deleted_at IS NULL""",
+            {"g": group_id, "o": officer_id, "ward": ward_code}))
+        if existing:
+            return existing[0]
+        now = clock.now_iso()
+        row = {"id": new_id(), "ward_code": ward_code, "group_id": group_id,
+               "officer_id": officer_id, "created_at": now, "updated_at": now,
+               "updated_by": by, "deleted_at": None}
+        db.table("assignments").insert(row)
+        audit.record(db, "assignment_created", user_id=by, ward_code=ward_code,
+                     entity="assignments", entity_id=row["id"],
+                     detail={"group_id": group_id, "officer_id": officer_id})
     return row
 
 
 def unassign(db, ward_code: str, assignment_id: str, *, by: str | None) -> bool:
     """End a live assignment of the ward (soft delete); return False when there is none."""
-    now = clock.now_iso()
-    cursor = db.execute(
-        """UPDATE assignments SET deleted_at = :now, updated_at = :now, updated_by = :by
-           WHERE id = :id AND ward_code = :ward AND deleted_at IS NULL""",
-        {"now": now, "by": by, "id": assignment_id, "ward": ward_code})
-    if cursor.rowcount:
-        audit.record(db, "assignment_ended", entity="assignments", entity_id=assignment_id,
-                     user_id=by, ward_code=ward_code)
-    return bool(cursor.rowcount)
+    with write(db):
+        now = clock.now_iso()
+        ended = db.execute(
+            """UPDATE assignments SET deleted_at = :now, updated_at = :now, updated_by = :by
+               WHERE id = :id AND ward_code = :ward AND deleted_at IS NULL""",
+            {"now": now, "by": by, "id": assignment_id, "ward": ward_code}).rowcount
+        if ended:
+            audit.record(db, "assignment_ended", user_id=by, ward_code=ward_code,
+                         entity="assignments", entity_id=assignment_id)
+    return bool(ended)
 
 
 # --- Today ---------------------------------------------------------------------------
@@ -276,24 +258,31 @@ def list_follow_ups(db, household_id: str) -> list[dict]:
                          {"h": household_id}))
 
 
-def record_visit(db, *, ward_code: str, household_id: str, officer_id: str, outcome: str,
+def view_household(db, ward_code: str, household_id: str, *, by: str | None) -> None:
+    """Audit that `by` opened the visit screen of the household (already checked to be
+    the ward's)."""
+    with write(db):
+        audit.record(db, "household_viewed", user_id=by, ward_code=ward_code,
+                     entity="households", entity_id=household_id)
+
+
+def record_visit(db, *, ward_code: str, household_id: str, by: str, outcome: str,
                  notes: str | None = None, follow_up_at: datetime | None = None,
                  onboarding: dict | None = None, at: datetime | None = None) -> dict:
-    """Record a visit and its onboarding changes in one write transaction; return the
-    visit row. `at` is when the visit happened (now unless given: the demo seed writes a
-    history).
+    """Record a visit by the officer `by` and its onboarding changes in one write
+    transaction; return the visit row. `at` is when the visit happened (now unless
+    given: the demo seed writes a history).
 
     `onboarding` maps resident ids of the household to {"ihanoi_status": ...,
     "is_zalo_followed": 0/1} (either key may be missing: unchanged). A visit that ends
     done, declined or come back closes the household's open follow-ups; come back opens
-    a new one due at `follow_up_at`. Everything is audited (ids and codes only). A
-    current cached progress table is moved on by the household's difference.
+    a new one due at `follow_up_at`. Everything is audited (ids and codes only). The
+    progress report sees the new rows by itself (its cache key moves on: progress.py).
 
     :raises VisitError: `not_found` (household not a live one of the ward),
         `bad_resident` (an onboarding id not a live resident of the household).
     :raises ValueError: a bad outcome, or come back without `follow_up_at`.
     """
-    from ..db import write
     if outcome not in OUTCOMES:
         raise ValueError(f"bad outcome {outcome!r}")
     if (outcome == "come_back") != (follow_up_at is not None):
@@ -304,16 +293,13 @@ def record_visit(db, *, ward_code: str, household_id: str, officer_id: str, outc
             [household_id, ward_code]).fetchone()
         if not found:
             raise VisitError("not_found")
-        from . import progress  # progress imports this module
-        snap = progress.snapshot(db, ward_code, household_id)
         now = clock.iso(at) if at is not None else clock.now_iso()
         visit = {
             "id": new_id(), "ward_code": ward_code, "household_id": household_id,
-            "officer_id": officer_id, "visited_at": now, "outcome": outcome,
+            "officer_id": by, "visited_at": now, "outcome": outcome,
             "notes": notes or None,
             "follow_up_on": clock.iso(follow_up_at) if follow_up_at else None,
-            "created_at": now, "updated_at": now, "updated_by": officer_id,
-            "deleted_at": None,
+            "created_at": now, "updated_at": now, "updated_by": by, "deleted_at": None,
         }
         db.table("visits").insert(visit)
         closed = 0
@@ -322,31 +308,29 @@ def record_visit(db, *, ward_code: str, household_id: str, officer_id: str, outc
                 """UPDATE follow_ups SET closed_at = :now, closed_by_visit_id = :visit,
                        updated_at = :now, updated_by = :by
                    WHERE household_id = :h AND closed_at IS NULL AND deleted_at IS NULL""",
-                {"now": now, "visit": visit["id"], "by": officer_id, "h": household_id},
+                {"now": now, "visit": visit["id"], "by": by, "h": household_id},
             ).rowcount
         if outcome == "come_back":
             db.table("follow_ups").insert({
                 "id": new_id(), "ward_code": ward_code, "household_id": household_id,
                 "visit_id": visit["id"], "due_at": visit["follow_up_on"], "closed_at": None,
                 "closed_by_visit_id": None, "created_at": now, "updated_at": now,
-                "updated_by": officer_id, "deleted_at": None,
+                "updated_by": by, "deleted_at": None,
             })
-        audit.record(db, "visit_recorded", entity="households", entity_id=household_id,
+        audit.record(db, "visit_recorded", user_id=by, ward_code=ward_code,
+                     entity="households", entity_id=household_id,
                      detail={"visit_id": visit["id"], "outcome": outcome,
-                             "follow_ups_closed": closed},
-                     user_id=officer_id, ward_code=ward_code)
+                             "follow_ups_closed": closed})
         apply_onboarding(db, ward_code=ward_code, household_id=household_id,
-                         changes=onboarding or {}, by=officer_id, visit_id=visit["id"],
-                         now=now)
-        progress.move_on(db, ward_code, household_id, snap)
+                         changes=onboarding or {}, by=by, visit_id=visit["id"], now=now)
     return visit
 
 
 def apply_onboarding(db, *, ward_code: str, household_id: str, changes: dict,
                      by: str | None, visit_id: str | None, now: str) -> int:
     """Save per-resident iHanoi status and Zalo OA changes; return how many values
-    changed. Each change gets an onboarding_changes row and an audit entry. The caller
-    holds the write transaction.
+    changed. Each change gets an onboarding_changes row and an audit entry. Part of
+    `record_visit`, inside its transaction.
 
     :raises VisitError: `bad_resident` for an id that is not a live resident of the
         household.
@@ -379,11 +363,10 @@ def apply_onboarding(db, *, ward_code: str, household_id: str, changes: dict,
                 "old_value": str(old[field]), "new_value": str(value), "changed_at": now,
                 "changed_by": by,
             })
-        audit.record(db, "resident_onboarding_updated", entity="residents",
-                     entity_id=resident_id,
+        audit.record(db, "resident_onboarding_updated", user_id=by, ward_code=ward_code,
+                     entity="residents", entity_id=resident_id,
                      detail={"fields": sorted(updates), "visit_id": visit_id,
-                             **{k: v for k, v in updates.items() if k == "ihanoi_status"}},
-                     user_id=by, ward_code=ward_code)
+                             **{k: v for k, v in updates.items() if k == "ihanoi_status"}})
         changed_count += len(updates)
     return changed_count
 

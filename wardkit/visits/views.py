@@ -7,8 +7,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from htmx_flask import make_response as htmx_response
 
-from .. import audit, clock
-from ..db import get_db, write
+from .. import clock
+from ..db import get_db
 from ..declarations import queries as declaration_queries
 from ..groups import queries as group_queries
 from ..htmx import page_or_fragment, wants_fragment
@@ -16,9 +16,11 @@ from ..residents import queries as resident_queries
 from ..security import FIELD_ROLES, MANAGER_ROLES, PROGRESS_ROLES, roles
 from . import progress as progress_mod
 from . import queries
+from .days import local_today
 from .forms import COME_BACK_TIMES, AssignmentForm, VisitForm, come_back_days
 
 bp = Blueprint("visits", __name__)
+
 
 @bp.app_template_filter("percent")
 def percent(value: float) -> str:
@@ -71,7 +73,7 @@ def today_context(db) -> dict:
     return {
         "my_groups": groups, "group_id": group_id, "rows": rows, "counts": data["counts"],
         "page": page, "more": len(data["rows"]) > start + queries.TODAY_PAGE,
-        "today": queries.local_today(),
+        "today": local_today(),
     }
 
 
@@ -100,7 +102,7 @@ def today():
 def _visit_context(household: dict, form: VisitForm | None = None) -> dict:
     db = get_db()
     now = clock.now()
-    day = queries.local_today(now)
+    day = local_today(now)
     residents = queries.adult_residents(db, household["id"], day)
     return {
         "household": household, "residents": residents,
@@ -121,10 +123,11 @@ def visit(household_id):
     household = _household_or_404(household_id)
     db = get_db()
     if request.method != "POST":
-        audit.record(db, "household_viewed", entity="households", entity_id=household["id"])
+        queries.view_household(db, current_user.ward_code, household["id"],
+                               by=current_user.id)
         return render_template("visits/visit.html", **_visit_context(household))
     now = clock.now()
-    day = queries.local_today(now)
+    day = local_today(now)
     residents = queries.adult_residents(db, household["id"], day)
     form = VisitForm(request.form, residents, today=day, now=now)
     if not form.validate():
@@ -133,7 +136,7 @@ def visit(household_id):
     try:
         recorded = queries.record_visit(
             db, ward_code=current_user.ward_code, household_id=household["id"],
-            officer_id=current_user.id, outcome=form.outcome, notes=form.notes,
+            by=current_user.id, outcome=form.outcome, notes=form.notes,
             follow_up_at=form.follow_up_at, onboarding=form.onboarding)
     except queries.VisitError:
         abort(404)  # the household or a resident went away meanwhile
@@ -188,13 +191,10 @@ def progress():
 @roles(*PROGRESS_ROLES)
 def progress_csv():
     """Download the progress table as CSV (UTF-8 with BOM)."""
-    db = get_db()
-    report = progress_mod.progress(db, current_user.ward_code)
     sort, descending = _sort_args()
-    report["rows"] = progress_mod.sort_rows(report["rows"], sort, descending)
-    audit.record(db, "progress_exported", entity="residential_groups",
-                 detail={"groups": len(report["rows"])})
-    resp = make_response(progress_mod.to_csv(report))
+    report, data = progress_mod.export_progress(get_db(), current_user.ward_code, sort=sort,
+                                                descending=descending, by=current_user.id)
+    resp = make_response(data)
     resp.headers["Content-Type"] = "text/csv; charset=utf-8"
     resp.headers["Content-Disposition"] = (
         f'attachment; filename="tien-do-{report["report_date"].isoformat()}.csv"')
@@ -230,9 +230,8 @@ def assignments():
                           users=queries.assignable_users(db, current_user.ward_code))
     if not form.validate():
         return _assignments_page(form, 422)
-    with write(db):
-        queries.assign(db, current_user.ward_code, form.group_id, form.officer_id,
-                       by=current_user.id)
+    queries.assign(db, current_user.ward_code, form.group_id, form.officer_id,
+                   by=current_user.id)
     flash(_("Assignment saved."), "success")
     return redirect(url_for("visits.assignments"), code=303)
 
@@ -241,11 +240,8 @@ def assignments():
 @roles(*MANAGER_ROLES)
 def unassign(assignment_id):
     """End an assignment."""
-    db = get_db()
-    with write(db):
-        ended = queries.unassign(db, current_user.ward_code, assignment_id,
-                                 by=current_user.id)
-    if not ended:
+    if not queries.unassign(get_db(), current_user.ward_code, assignment_id,
+                            by=current_user.id):
         abort(404)
     flash(_("Assignment removed."), "success")
     return redirect(url_for("visits.assignments"), code=303)
