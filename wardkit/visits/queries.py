@@ -123,12 +123,14 @@ def unassign(db, ward_code: str, assignment_id: str, *, by: str | None) -> bool:
 
 # --- Today ---------------------------------------------------------------------------
 
-# One row per live household of the chosen groups, with what the round needs to know.
-# Each sub-select is one index seek (visits_household_at, follow_ups_open_household,
-# residents_household_support), so the cost grows with the officer's households only.
+# Every live household of the chosen groups in round order, with just what ranks and
+# counts it (the page's rows are filled in by _TODAY_PAGE_SQL). Each sub-select is one
+# index seek (visits_household_at, follow_ups_open_household, residents_household_support),
+# so the cost grows with the officer's households only; `last_visit` is
+# "<visited_at> <outcome>" (visited_at is 27 characters wide).
 _TODAY_SQL = """
 WITH hh AS MATERIALIZED (
-    SELECT h.id, h.address, h.address_folded, h.group_id,
+    SELECT h.id, h.address_folded,
         (SELECT v.visited_at || ' ' || v.outcome FROM visits v INDEXED BY visits_household_at
             WHERE v.household_id = h.id AND v.deleted_at IS NULL
             ORDER BY v.visited_at DESC, v.rowid DESC LIMIT 1) AS last_visit,
@@ -140,69 +142,86 @@ WITH hh AS MATERIALIZED (
     FROM households h
     WHERE h.ward_code = :ward AND h.deleted_at IS NULL
       AND h.group_id IN (SELECT value FROM json_each(:groups))
-), ranked AS MATERIALIZED (
-    SELECT hh.*, substr(last_visit, 1, 27) AS last_visit_at,
-        substr(last_visit, 29) AS last_outcome,
-        CASE
-            WHEN due_at >= :day_start AND due_at < :day_end THEN 0
-            WHEN due_at < :day_start THEN 1
-            WHEN due_at IS NOT NULL THEN 4
-            WHEN last_visit IS NULL THEN 2
-            WHEN substr(last_visit, 29) IN ('done', 'declined') THEN 5
-            WHEN needs_support THEN 3
-            ELSE 4
-        END AS rank
-    FROM hh
 )
-SELECT ranked.id, ranked.address, ranked.group_id, ranked.last_visit_at,
-    ranked.last_outcome, ranked.due_at, ranked.needs_support, ranked.rank,
-    CASE WHEN last_outcome = 'nobody_home' THEN
-        (SELECT count(*) FROM visits v WHERE v.household_id = ranked.id
-            AND v.deleted_at IS NULL AND v.outcome = 'nobody_home'
-            AND v.visited_at > coalesce((SELECT max(w.visited_at) FROM visits w
-                WHERE w.household_id = ranked.id AND w.deleted_at IS NULL
-                  AND w.outcome != 'nobody_home'), ''))
-    ELSE 0 END AS nobody_home_streak
-FROM ranked
+SELECT id, last_visit, due_at, needs_support,
+    CASE
+        WHEN due_at >= :day_start AND due_at < :day_end THEN 0
+        WHEN due_at < :day_start THEN 1
+        WHEN due_at IS NOT NULL THEN 4
+        WHEN last_visit IS NULL THEN 2
+        WHEN substr(last_visit, 29) IN ('done', 'declined') THEN 5
+        WHEN needs_support THEN 3
+        ELSE 4
+    END AS rank
+FROM hh
 ORDER BY rank, CASE WHEN rank IN (0, 1) THEN due_at END, needs_support DESC,
          address_folded, id
 """
 
+# The shown page's households: address, group name, and how many "nobody home" in a
+# row ended their visits (0 unless the latest visit is one).
+_TODAY_PAGE_SQL = """
+SELECT h.id, h.address, h.group_id, coalesce(g.name, '') AS group_name,
+    (SELECT count(*) FROM visits v WHERE v.household_id = h.id
+        AND v.deleted_at IS NULL AND v.outcome = 'nobody_home'
+        AND v.visited_at > coalesce((SELECT max(w.visited_at) FROM visits w
+            WHERE w.household_id = h.id AND w.deleted_at IS NULL
+              AND w.outcome != 'nobody_home'), '')) AS nobody_home_streak
+FROM households h LEFT JOIN residential_groups g ON g.id = h.group_id
+WHERE h.id IN (SELECT value FROM json_each(:ids)) AND h.ward_code = :ward
+"""
 
-def today(db, ward_code: str, group_ids: list[str], *, now: datetime | None = None) -> dict:
-    """Return the Today list for households of `group_ids` (all already the ward's).
 
-    Return {"rows": [...], "counts": {...}}. Rows come in round order: follow-ups due
-    today (by time), overdue follow-ups, never visited, visited but vulnerable (someone
-    needs support at home), the rest by address, and finished households last; within a
-    rank vulnerable households first, then by address. Each row has `id`, `address`,
-    `group_name`, `last_visit_at`, `last_outcome`, `due_at`, `needs_support`, `rank`,
-    `state` (to_visit, come_back or done), `overdue` and `evening_round` (nobody home
-    NOBODY_HOME_FLAG times in a row). Counts: to_visit, come_back, done, visited_today.
+def today(db, ward_code: str, group_ids: list[str], *, page: int = 0,
+          now: datetime | None = None) -> dict:
+    """Return page `page` (TODAY_PAGE rows from 0) of the Today list for households of
+    `group_ids` (all already the ward's), with counts over the whole list.
+
+    Return {"rows": [...], "counts": {...}, "more": bool}. Rows come in round order:
+    follow-ups due today (by time), overdue follow-ups, never visited, visited but
+    vulnerable (someone needs support at home), the rest by address, and finished
+    households last; within a rank vulnerable households first, then by address. Each
+    row has `id`, `address`, `group_id`, `group_name`, `last_visit_at`, `last_outcome`,
+    `due_at`, `needs_support`, `rank`, `state` (to_visit, come_back or done), `overdue`,
+    `nobody_home_streak` and `evening_round` (nobody home NOBODY_HOME_FLAG times in a
+    row). Counts: to_visit, come_back, done, visited_today. `more` is whether a later
+    page has rows.
     """
     now = now or clock.now()
     day_start, day_end = day_bounds(local_today(now))
     now_iso = clock.iso(now)
-    names = dict(db.execute(
-        "SELECT id, name FROM residential_groups WHERE ward_code = ?", [ward_code]).fetchall())
-    rows = list(db.query(_TODAY_SQL, {"ward": ward_code, "groups": json.dumps(group_ids),
-                                      "day_start": day_start, "day_end": day_end}))
+    ranked = db.execute(_TODAY_SQL, {"ward": ward_code, "groups": json.dumps(group_ids),
+                                     "day_start": day_start, "day_end": day_end}).fetchall()
     counts = {"to_visit": 0, "come_back": 0, "done": 0, "visited_today": 0}
-    for row in rows:
-        row["group_name"] = names.get(row["group_id"], "")
-        if row["due_at"] is not None:
-            row["state"] = "come_back"
-        elif row["last_outcome"] in FINISHED:
-            row["state"] = "done"
-        else:
-            row["state"] = "to_visit"
-        counts[row["state"]] += 1
-        row["overdue"] = row["due_at"] is not None and row["due_at"] < now_iso
-        row["evening_round"] = row["nobody_home_streak"] >= NOBODY_HOME_FLAG
-        row["needs_support"] = bool(row["needs_support"])
-        if row["last_visit_at"] is not None and row["last_visit_at"] >= day_start:
+    for _id, last_visit, due_at, _support, _rank in ranked:
+        counts[_state(due_at, last_visit)] += 1
+        if last_visit is not None and last_visit[:27] >= day_start:
             counts["visited_today"] += 1
-    return {"rows": rows, "counts": counts}
+    start = page * TODAY_PAGE
+    shown = ranked[start:start + TODAY_PAGE]
+    details = {row["id"]: row for row in db.query(
+        _TODAY_PAGE_SQL, {"ids": json.dumps([r[0] for r in shown]), "ward": ward_code})}
+    rows = []
+    for household_id, last_visit, due_at, needs_support, rank in shown:
+        row = details[household_id]
+        row.update(
+            last_visit_at=last_visit[:27] if last_visit else None,
+            last_outcome=last_visit[28:] if last_visit else None,
+            due_at=due_at, needs_support=bool(needs_support), rank=rank,
+            state=_state(due_at, last_visit),
+            overdue=due_at is not None and due_at < now_iso,
+            evening_round=row["nobody_home_streak"] >= NOBODY_HOME_FLAG)
+        rows.append(row)
+    return {"rows": rows, "counts": counts, "more": len(ranked) > start + TODAY_PAGE}
+
+
+def _state(due_at: str | None, last_visit: str | None) -> str:
+    """Return a Today row's state from its earliest open follow-up and its last visit."""
+    if due_at is not None:
+        return "come_back"
+    if last_visit is not None and last_visit[28:] in FINISHED:
+        return "done"
+    return "to_visit"
 
 
 # --- a household's state, residents and visits ---------------------------------------

@@ -38,14 +38,14 @@ def _household_or_404(household_id: str) -> dict:
 
 # --- Today ---------------------------------------------------------------------------
 
-def scope_groups(db) -> list[dict]:
-    """Return the groups the signed-in user's round covers: an officer's assigned
-    groups, every group of the ward for leaders and admins (natural order)."""
-    groups = group_queries.list_groups(db, current_user.ward_code)
-    if current_user.role == "officer":
-        mine = set(queries.assigned_group_ids(db, current_user.ward_code, current_user.id))
-        groups = [g for g in groups if g["id"] in mine]
-    return groups
+def scope_groups(db, ward_groups: list[dict]) -> list[dict]:
+    """Return the groups of `ward_groups` (the ward's, in natural order) the signed-in
+    user's round covers: an officer's assigned groups, all of them for leaders and
+    admins."""
+    if current_user.role != "officer":
+        return ward_groups
+    mine = set(queries.assigned_group_ids(db, current_user.ward_code, current_user.id))
+    return [g for g in ward_groups if g["id"] in mine]
 
 
 def _page_number() -> int:
@@ -55,24 +55,22 @@ def _page_number() -> int:
         return 0
 
 
-def today_context(db) -> dict:
+def today_context(db, ward_groups: list[dict]) -> dict:
     """Build Today for the signed-in user from the `group` and `page` query parameters.
 
     :raises NotFound: for a group outside the user's round (another ward's, unknown, or
         not assigned to this officer).
     """
-    groups = scope_groups(db)
+    groups = scope_groups(db, ward_groups)
     group_id = request.args.get("group") or None
     if group_id is not None and group_id not in {g["id"] for g in groups}:
         abort(404)
     chosen = [group_id] if group_id else [g["id"] for g in groups]
-    data = queries.today(db, current_user.ward_code, chosen)
     page = _page_number()
-    start = page * queries.TODAY_PAGE
-    rows = data["rows"][start:start + queries.TODAY_PAGE]
+    data = queries.today(db, current_user.ward_code, chosen, page=page)
     return {
-        "my_groups": groups, "group_id": group_id, "rows": rows, "counts": data["counts"],
-        "page": page, "more": len(data["rows"]) > start + queries.TODAY_PAGE,
+        "my_groups": groups, "group_id": group_id, "rows": data["rows"],
+        "counts": data["counts"], "page": page, "more": data["more"],
         "today": local_today(),
     }
 
@@ -80,11 +78,10 @@ def today_context(db) -> dict:
 def today_page(status: int = 200):
     """Return the Today page: the round on top, the ward's groups below."""
     db = get_db()
-    context = today_context(db)
     ward_groups = group_queries.list_groups(db, current_user.ward_code)
     return render_template("visits/today.html", groups=ward_groups,
                            total_target=sum(g["target_adults"] for g in ward_groups),
-                           **context), status
+                           **today_context(db, ward_groups)), status
 
 
 @bp.route("/today")
@@ -93,7 +90,10 @@ def today():
     """Show Today: the households of my groups in round order, with counts; "show more"
     answers the next rows only."""
     if wants_fragment("today-more"):
-        return render_template("visits/_today_rows.html", **today_context(get_db()))
+        db = get_db()
+        return render_template(
+            "visits/_today_rows.html",
+            **today_context(db, group_queries.list_groups(db, current_user.ward_code)))
     return today_page()
 
 
