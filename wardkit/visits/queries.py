@@ -2,8 +2,8 @@
 visit with its per-resident onboarding changes, follow-ups, and the household timeline.
 
 Every function takes the caller's ward code: another ward's rows are simply not found.
-Each user action (`record_visit`, `assign`, `unassign`, `view_household`) opens its own
-`write()` (joining a caller's, if any) and records its audit row; the rest are reads.
+Each user action (`record_visit`, `assign`, `unassign`) opens its own `write()` (joining
+a caller's, if any) and records its audit row; the rest are reads.
 Times are stored in UTC; "today" is the Hanoi day (days.py).
 """
 import json
@@ -275,14 +275,6 @@ def list_follow_ups(db, household_id: str) -> list[dict]:
     """Return all follow-ups of the household, oldest due first."""
     return list(db.query("SELECT * FROM follow_ups WHERE household_id = :h ORDER BY due_at",
                          {"h": household_id}))
-
-
-def view_household(db, ward_code: str, household_id: str, *, by: str | None) -> None:
-    """Audit that `by` opened the visit screen of the household (already checked to be
-    the ward's)."""
-    with write(db):
-        audit.record(db, "household_viewed", user_id=by, ward_code=ward_code,
-                     entity="households", entity_id=household_id)
 
 
 def record_visit(db, *, ward_code: str, household_id: str, by: str, outcome: str,

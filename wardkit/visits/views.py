@@ -120,12 +120,14 @@ def _visit_context(household: dict, form: VisitForm | None = None) -> dict:
 def visit(household_id):
     """Record a visit at the door: the outcome in one tap, come back in two, notes, and
     each adult's iHanoi and Zalo OA status."""
-    household = _household_or_404(household_id)
     db = get_db()
     if request.method != "POST":
-        queries.view_household(db, current_user.ward_code, household["id"],
-                               by=current_user.id)
+        household = resident_queries.view_household(db, current_user.ward_code,
+                                                    household_id, by=current_user.id)
+        if household is None:
+            abort(404)
         return render_template("visits/visit.html", **_visit_context(household))
+    household = _household_or_404(household_id)
     now = clock.now()
     day = local_today(now)
     residents = queries.adult_residents(db, household["id"], day)
