@@ -104,7 +104,7 @@ def test_today_pages_and_filters_by_group(client, db, officer, now):
 
 def test_officer_sees_only_assigned_groups_leader_sees_the_ward(client, db, auth, now):
     officer = make_user(db, username="can.bo")
-    leader = make_user(db, username="lanh.dao", role="leader")
+    make_user(db, username="lanh.dao", role="leader")
     mine, other = make_group(db, name="Tổ 1"), make_group(db, name="Tổ 2")
     elsewhere = make_group(db, name="Tổ 1", ward_code=WARD_B)
     assign(db, mine, officer)

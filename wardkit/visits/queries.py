@@ -158,15 +158,17 @@ ORDER BY rank, CASE WHEN rank IN (0, 1) THEN due_at END, needs_support DESC,
          address_folded, id
 """
 
-# The shown page's households: address, group name, and how many "nobody home" in a
-# row ended their visits (0 unless the latest visit is one).
+# The shown page's households: address, group name, and, for those whose latest visit
+# found nobody home (:nobody), how many visits in a row did.
 _TODAY_PAGE_SQL = """
 SELECT h.id, h.address, h.group_id, coalesce(g.name, '') AS group_name,
-    (SELECT count(*) FROM visits v WHERE v.household_id = h.id
-        AND v.deleted_at IS NULL AND v.outcome = 'nobody_home'
-        AND v.visited_at > coalesce((SELECT max(w.visited_at) FROM visits w
-            WHERE w.household_id = h.id AND w.deleted_at IS NULL
-              AND w.outcome != 'nobody_home'), '')) AS nobody_home_streak
+    CASE WHEN h.id IN (SELECT value FROM json_each(:nobody)) THEN
+        (SELECT count(*) FROM visits v WHERE v.household_id = h.id
+            AND v.deleted_at IS NULL AND v.outcome = 'nobody_home'
+            AND v.visited_at > coalesce((SELECT max(w.visited_at) FROM visits w
+                WHERE w.household_id = h.id AND w.deleted_at IS NULL
+                  AND w.outcome != 'nobody_home'), ''))
+    ELSE 0 END AS nobody_home_streak
 FROM households h LEFT JOIN residential_groups g ON g.id = h.group_id
 WHERE h.id IN (SELECT value FROM json_each(:ids)) AND h.ward_code = :ward
 """
@@ -199,8 +201,10 @@ def today(db, ward_code: str, group_ids: list[str], *, page: int = 0,
             counts["visited_today"] += 1
     start = page * TODAY_PAGE
     shown = ranked[start:start + TODAY_PAGE]
-    details = {row["id"]: row for row in db.query(
-        _TODAY_PAGE_SQL, {"ids": json.dumps([r[0] for r in shown]), "ward": ward_code})}
+    nobody = [r[0] for r in shown if r[1] is not None and r[1][28:] == "nobody_home"]
+    details = {row["id"]: row for row in db.query(_TODAY_PAGE_SQL, {
+        "ids": json.dumps([r[0] for r in shown]), "nobody": json.dumps(nobody),
+        "ward": ward_code})}
     rows = []
     for household_id, last_visit, due_at, needs_support, rank in shown:
         row = details[household_id]
