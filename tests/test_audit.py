@@ -2,19 +2,27 @@
 import pytest
 
 from wardkit import audit
-from wardkit.db import sqlite3
+from wardkit.db import sqlite3, write
 from tests.factories import make_user
 
 
 def test_audit_rows_cannot_be_changed_or_deleted(db):
-    row_id = audit.record(db, "export", entity="residents", entity_id="x", user_id="u",
-                          ward_code="00103")
+    with write(db):
+        row_id = audit.record(db, "export", entity="residents", entity_id="x", user_id="u",
+                              ward_code="00103")
     with pytest.raises(sqlite3.IntegrityError, match="append-only"):
         db.execute("UPDATE audit_log SET action = 'nothing' WHERE id = ?", [row_id])
     with pytest.raises(sqlite3.IntegrityError, match="append-only"):
         db.execute("DELETE FROM audit_log WHERE id = ?", [row_id])
     assert db.execute("SELECT action FROM audit_log WHERE id = ?", [row_id]).fetchone()[0] \
         == "export"
+
+
+def test_an_audit_row_is_written_only_inside_a_write_transaction(db):
+    """The row and the change it describes commit together, or neither does."""
+    with pytest.raises(RuntimeError, match="outside write"):
+        audit.record(db, "export", user_id=None, ward_code="00103")
+    assert audit.entries(db) == []
 
 
 def test_login_events_are_audited(app, db, auth):

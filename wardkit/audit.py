@@ -6,25 +6,27 @@ Rows never copy personal values (names, ID numbers): only ids and small facts in
 import json
 
 from flask import has_request_context, request
-from flask_login import current_user
 
 from . import clock
 from .db import insert_row
 from .ids import new_id
 
 
-def record(db, action: str, *, entity: str | None = None, entity_id: str | None = None,
-           detail: dict | None = None, user_id: str | None = None,
-           ward_code: str | None = None) -> str:
-    """Append one audit row and return its id.
+def record(db, action: str, *, user_id: str | None, ward_code: str | None,
+           entity: str | None = None, entity_id: str | None = None,
+           detail: dict | None = None) -> str:
+    """Append one audit row inside the caller's transaction and return its id.
 
-    `user_id`/`ward_code` default to the logged-in user's; the client address comes from
-    the request when there is one.
+    `user_id` and `ward_code` are always given by the action that writes the row (None for
+    an anonymous or system action): an audit row never guesses who acted from the request
+    (docs/ARCHITECTURE.md#write-path). The client address comes from the request when
+    there is one.
+
+    :raises RuntimeError: outside a `write()` transaction, where the row could be kept while
+        the change it describes is not (or the reverse).
     """
-    if user_id is None and has_request_context() and current_user.is_authenticated:
-        user_id = current_user.id
-    if ward_code is None and has_request_context() and current_user.is_authenticated:
-        ward_code = current_user.ward_code
+    if not db.conn.in_transaction:
+        raise RuntimeError(f"audit row {action!r} written outside write()")
     row_id = new_id()
     insert_row(db, "audit_log", {
         "id": row_id,
