@@ -156,9 +156,8 @@ def _init_templates(app: Flask) -> None:
     @app.template_filter("localtime")
     def localtime(stored: str) -> str:
         """Return a stored UTC `*_at` value as Hanoi local time, dd/mm/yyyy HH:MM."""
-        from flask_babel import format_datetime
         from . import clock
-        return format_datetime(clock.parse(stored), "dd/MM/yyyy HH:mm")
+        return clock.parse(stored).astimezone(clock.HANOI).strftime("%d/%m/%Y %H:%M")
 
     @app.context_processor
     def inject_locale():

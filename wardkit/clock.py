@@ -27,4 +27,4 @@ def now_iso() -> str:
 
 def parse(text: str) -> datetime:
     """Return the aware datetime of a stored `*_at` value."""
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+    return datetime.fromisoformat(text)  # "...Z" is UTC (Python 3.11+)
