@@ -1,5 +1,4 @@
 """The data layer: pragmas, write() transactions, the SQLite version gate, backups."""
-import os
 import pathlib
 import subprocess
 import sys
@@ -8,7 +7,6 @@ import time
 
 import pytest
 
-from wardkit import connections
 from wardkit import db as dbmod
 from wardkit.db import SQLiteTooOld, apply_migrations, check_sqlite_version, connect, write
 
@@ -192,57 +190,22 @@ def test_ids_are_time_ordered_uuid7():
     assert [i[:13] for i in ids] == sorted(i[:13] for i in ids)
 
 
-def test_pooled_connection_is_reused_and_sees_other_commits(app, db):
-    """A server thread keeps its connection, and each request still reads the latest
-    committed data (no snapshot held over from an earlier request)."""
-    def handler():
-        """A request that reads, leaving a cursor half-read, as `next(db.query())` does."""
-        conn = dbmod.get_db()
-        cursor = conn.execute("SELECT code FROM wards")
-        cursor.fetchone()
-        return conn, _groups(conn)
-
-    with app.app_context():
-        first, before = handler()
-    _insert_group(db, "Tổ dân phố số 99")          # another connection commits
-    with app.app_context():
-        second, after = handler()
-    assert second is first                          # the same connection, reused
-    assert after == before + 1                      # and it sees the new row
-
-
-def test_pooled_connection_never_carries_a_transaction_over(app):
-    with app.app_context():
-        conn = dbmod.get_db()
-        conn.execute("BEGIN IMMEDIATE")             # a request that forgot to finish
-    with app.app_context():
-        again = dbmod.get_db()
-        assert again is conn and not again.conn.in_transaction
-
-
-def test_without_pool_each_context_gets_its_own_connection(app, monkeypatch):
-    monkeypatch.setattr(connections, "POOL", False)
+def test_each_context_gets_its_own_connection_closed_at_teardown(app):
+    """flaskr's shape: a connection per request, nothing carried to the next one."""
     with app.app_context():
         one = dbmod.get_db()
+        assert dbmod.get_db() is one
+        one.execute("BEGIN IMMEDIATE")             # a request that forgot to finish
+    with pytest.raises(Exception, match="closed"):
+        one.execute("SELECT 1")
     with app.app_context():
         two = dbmod.get_db()
-    assert one is not two
+        assert two is not one and not two.conn.in_transaction
+        with write(two):                            # the forgotten write lock is gone
+            two.execute("SELECT 1")
 
 
-# --- what the data seam keeps between requests (wardkit/connections.py) --------------
-
-def test_a_request_closing_its_connection_leaves_the_wal_in_place(app, monkeypatch):
-    """The idle connection: a request's close is never the last one, so it does not
-    checkpoint and delete the WAL (fsyncs on every request)."""
-    monkeypatch.setattr(connections, "POOL", False)
-    wal = app.config["DATABASE"] + "-wal"
-    with app.app_context():
-        with write(dbmod.get_db()) as db:
-            db.execute("INSERT INTO residential_groups (id, ward_code, name, created_at,"
-                       " updated_at) VALUES ('g-idle', '00103', 'Tổ 1', '2026-01-01',"
-                       " '2026-01-01')")
-    assert os.path.exists(wal)
-
+# --- the writers' queue (wardkit/connections.py) ---------------------------------------
 
 def test_writers_queue_instead_of_polling_for_the_lock(db_path):
     """The writers' queue: a writer waits its turn behind a long write even when its own

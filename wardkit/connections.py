@@ -1,11 +1,11 @@
-"""SQLite connections: `connect()` opens one with WardKit's pragmas; the rest of this module
-is what WardKit keeps open or queues between requests, and why (docs/ARCHITECTURE.md#write-path).
+"""SQLite connections: `connect()` opens one with WardKit's pragmas, and `writer_turn()`
+queues WardKit's writers (docs/ARCHITECTURE.md#write-path).
 
-`wardkit.db` is the seam the app uses (`get_db()`, `write()`); it asks this module for a
-connection at the start of a request (`open`), hands it back at the end (`done`), and waits
-for its turn before each write transaction (`writer_turn`). Each piece below stays only
-because the mixed-load benchmark (bench/bench_mixed.py) measured what removing it costs;
-the figures are in docs/PERFORMANCE.md#data-seam, and tests/test_db.py fails if one goes.
+`wardkit.db` is the seam the app uses (`get_db()`, `write()`). Nothing else is kept
+between requests: the per-thread connection pool and the idle "anchor" connection that
+used to live here were measured and removed (docs/PERFORMANCE.md#data-seam); the writers'
+queue stays because removing it more than quadrupled the p99 of declaration saves and let
+writers starve for seconds, and tests/test_db.py fails without it.
 """
 import contextlib
 import os
@@ -22,12 +22,6 @@ try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows: one server process, the thread lock suffices
     fcntl = None
-
-# Measurement switches (bench/bench_mixed.py --variant flips them in a copy of the tree).
-POOL = True
-IDLE = True
-QUEUE = True
-
 
 def connect(path: str) -> Database:
     """Return a sqlite-utils Database on a new connection with WardKit's pragmas set.
@@ -52,64 +46,17 @@ def connect(path: str) -> Database:
     return db
 
 
-# --- 1. one connection per server thread, kept between requests ----------------------
-# Opening a connection costs ~0.7 ms (SQLite parses the whole schema on its first
-# statement, then the pragmas above). Safe to keep: `write()` always commits or rolls
-# back, close_db() rolls back anything left open, nothing changes pragmas or creates
-# TEMP objects at run time, and every cursor is a local of the request.
-_POOL = threading.local()
-
-
-def open(path: str) -> Database:  # noqa: A001 - the module's verb, used as connections.open
-    """Return a connection to `path` for this request: the thread's kept one, or a new one."""
-    _keep_idle(path)
-    if not POOL:
-        return connect(path)
-    held = getattr(_POOL, "held", None)
-    if held is not None and held[1] == path:
-        return held[0]
-    if held is not None:
-        held[0].close()
-    db = connect(path)
-    _POOL.held = (db, path)
-    return db
-
-
-def done(db: Database) -> None:
-    """Take back a request's connection (already rolled back): keep the thread's, close others."""
-    held = getattr(_POOL, "held", None)
-    if held is None or held[0] is not db:
-        db.close()
-
-
-# --- 2. one idle connection per process and database -----------------------------------
-# Closing the last connection to a WAL database checkpoints the WAL into the main file and
-# deletes it, with fsyncs (~2 ms). One connection that stays open and runs nothing means a
-# request's close is never the last. SQLite still checkpoints every 1000 WAL pages.
-_IDLE: dict[str, Database] = {}
-_MAX_IDLE = 4  # databases per process (one in production; tests make many)
-_GUARD = threading.Lock()
-
-
-def _keep_idle(path: str) -> None:
-    if not IDLE or path in _IDLE:
-        return
-    with _GUARD:
-        if path not in _IDLE:
-            while len(_IDLE) >= _MAX_IDLE:
-                _IDLE.pop(next(iter(_IDLE))).close()
-            _IDLE[path] = connect(path)
-
-
-# --- 3. the writers' queue ----------------------------------------------------------------
+# --- the writers' queue -----------------------------------------------------------------
 # SQLite's busy handler retries on a timer (sleeps of 1, 2, 5 ... 100 ms) instead of
 # queueing, so under sustained load some writers starve past busy_timeout and the others
 # wait far longer than the lock was held. Writers queue here first: on a thread lock
 # within the process, then on an flock() of `<db>-writelock` across server processes,
 # which wakes the next writer as soon as the lock is released. busy_timeout still covers
-# any other program that writes.
+# any other program that writes. A queue belongs to one process: server workers load the
+# app after fork (docs/ARCHITECTURE.md#serving), so no lock descriptor is ever inherited.
 QUEUE_TIMEOUT = 30.0  # seconds a writer waits in the process queue before giving up
 _QUEUES: dict[str, "_Queue"] = {}
+_GUARD = threading.Lock()
 
 
 class _Queue:
@@ -147,30 +94,8 @@ def writer_turn(db: Database):
 
     :raises sqlite3.OperationalError: "database is locked" after QUEUE_TIMEOUT seconds.
     """
-    if not QUEUE:
-        yield
-        return
     path = db.wardkit_path
     with _GUARD:
         queue = _QUEUES.get(path) or _QUEUES.setdefault(path, _Queue(path))
     with queue.turn():
         yield
-
-
-# A process forked with connections or lock files open must not use them: the child
-# forgets them (never closing an inherited SQLite connection, which would disturb the
-# parent's). The server loads the app after fork (docs/ARCHITECTURE.md#serving), so this
-# only guards against a future fork.
-_INHERITED: list = []
-
-
-def _forget_after_fork() -> None:
-    global _POOL
-    _INHERITED.extend(_IDLE.values())
-    _IDLE.clear()
-    _QUEUES.clear()  # their descriptors are the parent's: new ones are opened on demand
-    _POOL = threading.local()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_after_fork)

@@ -1,8 +1,8 @@
-"""The data seam, as in Flask's tutorial: `get_db()` gives the request its connection,
-`close_db()` ends it at teardown, and `write()` wraps every write transaction in
+"""The data seam, as in Flask's tutorial: `get_db()` opens the request's connection,
+`close_db()` closes it at teardown, and `write()` wraps every write transaction in
 `BEGIN IMMEDIATE` ... COMMIT (or ROLLBACK). Also the SQLite version gate, migrations and
-the `init-db` / `backup` commands. Opening connections (pragmas) and what is kept between
-requests live in `wardkit.connections`."""
+the `init-db` / `backup` commands. The pragmas and the writers' queue live in
+`wardkit.connections`."""
 import contextlib
 import importlib.util
 import pathlib
@@ -55,18 +55,15 @@ def check_sqlite_version(version: str | None = None) -> str:
 def get_db() -> Database:
     """Return this request's (or app context's) Database, opening it on first use."""
     if "db" not in g:
-        g.db = connections.open(current_app.config["DATABASE"])
+        g.db = connect(current_app.config["DATABASE"])
     return g.db
 
 
 def close_db(exc=None) -> None:
-    """End this context's use of its connection (teardown): roll back anything left
-    open, then close it or hand it back for the thread's next request."""
+    """Close this context's connection at teardown (SQLite rolls back anything left open)."""
     db = g.pop("db", None)
     if db is not None:
-        if db.conn.in_transaction:
-            db.conn.execute("ROLLBACK")
-        connections.done(db)
+        db.close()
 
 
 @contextlib.contextmanager
