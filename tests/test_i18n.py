@@ -223,3 +223,18 @@ def test_error_page_is_translated(client):
     r = client.get("/no-such-page")
     assert r.status_code == 404
     assert "Không tìm thấy" in r.text
+
+
+def test_each_request_looks_its_catalogue_up_once_and_force_locale_still_switches(app):
+    """wardkit.i18n keeps the request's catalogue; a batch job's force_locale (its user's
+    language) and the next request's language must still win."""
+    from flask import session
+    from flask_babel import force_locale, gettext
+    with app.test_request_context():
+        assert gettext("Household registered.") == "Đã thêm hộ gia đình."
+        with force_locale("en"):
+            assert gettext("Household registered.") == "Household registered."
+        assert gettext("Household registered.") == "Đã thêm hộ gia đình."
+    with app.test_request_context():
+        session["lang"] = "en"
+        assert gettext("Household registered.") == "Household registered."

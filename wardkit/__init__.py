@@ -3,10 +3,7 @@ import os
 import pathlib
 import secrets
 
-from flask import Flask, session
-from flask_babel import Babel
-from flask_babel.speaklater import LazyString
-from markupsafe import Markup, escape
+from flask import Flask
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 from htmx_flask import Htmx
@@ -14,7 +11,7 @@ from htmx_flask import Htmx
 from . import assets
 from . import config as default_config
 from . import db as dbmod
-from . import errors, security
+from . import errors, i18n, security
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 HTMX_FILE = "htmx-2.0.11.min.js"
@@ -38,7 +35,6 @@ HTMX_CONFIG = {
 }
 
 csrf = CSRFProtect()
-babel = Babel()
 login_manager = LoginManager()
 
 
@@ -51,15 +47,6 @@ def _secret_key(instance_path: str) -> str:
         with os.fdopen(fd, "w") as f:
             f.write(secrets.token_hex(32))
     return path.read_text().strip()
-
-
-def select_locale() -> str:
-    """Return the user's chosen language, Vietnamese unless they switched."""
-    from flask import current_app, has_request_context
-    if not has_request_context():  # CLI messages: the default language
-        return current_app.config["BABEL_DEFAULT_LOCALE"]
-    lang = session.get("lang")
-    return lang if lang in current_app.config["LANGUAGES"] else "vi"
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -89,8 +76,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     assets.init_app(app)  # first: its compression hook must run after the others
     Htmx(app)
     csrf.init_app(app)
-    babel.init_app(app, locale_selector=select_locale,
-                   default_translation_directories=str(ROOT / "wardkit" / "translations"))
+    i18n.init_app(app)
     _init_login(app)
     security.init_app(app)
     _init_templates(app)
@@ -133,18 +119,6 @@ def _init_login(app: Flask) -> None:
         return security.load_session(dbmod.get_db(), token)
 
 
-def _lazy_html(self) -> Markup:
-    """Return a lazy translation as escaped HTML."""
-    return escape(str(self))
-
-
-# Flask-Babel's lazy strings declare themselves HTML (`__html__` returns the text as is), so
-# Jinja printed them unescaped, `|join` included: a value formatted into one (a stored name
-# quoted in "This CCCD already belongs to %(name)s") reached the page as markup. Our
-# messages hold no markup of their own, so every lazy string is escaped like any text.
-LazyString.__html__ = _lazy_html
-
-
 def _init_templates(app: Flask) -> None:
     from flask_babel import format_number
     from . import vocabulary
@@ -158,8 +132,3 @@ def _init_templates(app: Flask) -> None:
         """Return a stored UTC `*_at` value as Hanoi local time, dd/mm/yyyy HH:MM."""
         from . import clock
         return clock.parse(stored).astimezone(clock.HANOI).strftime("%d/%m/%Y %H:%M")
-
-    @app.context_processor
-    def inject_locale():
-        from flask_babel import get_locale
-        return {"current_locale": str(get_locale() or "vi")}
