@@ -1,4 +1,5 @@
-"""Entry point: `flask` finds this file with no --app, and waitress serves `app`."""
+"""Entry point: `flask` finds this file with no --app (`flask serve` builds a fresh app in
+each server worker after it forks)."""
 from wardkit import create_app
 
 app = create_app()

@@ -1,5 +1,5 @@
 """Declaration saves under load: 8 officers' tablets autosaving and recording vehicle
-declarations through the real HTTP app (waitress on loopback), then a check that every
+declarations through the real HTTP app (`flask serve` on loopback), then a check that every
 acknowledged save is in the database (issue 4).
 
 Run from the repository root:
@@ -10,7 +10,7 @@ Run from the repository root:
 Setup: a fresh migrated database file in a temporary directory (`wardkit.db.connect`,
 `apply_migrations`), ward 00103 with `--clients` officers (scrypt:1024:8:1 hashes) and
 `--households` households of demo residents (`wardkit.residents.fake`, `bulk_create`).
-The app is served the way `make run` serves it: `flask serve` (waitress, 8 threads a
+The app is served the way `make run` serves it: `flask serve` (gunicorn, 8 threads a
 process, `--processes` forked workers, default one per core) on 127.0.0.1 on a free port,
 in its own process group, so the clients below do not share its Python interpreter.
 
