@@ -190,19 +190,34 @@ def test_ids_are_time_ordered_uuid7():
     assert [i[:13] for i in ids] == sorted(i[:13] for i in ids)
 
 
-def test_each_context_gets_its_own_connection_closed_at_teardown(app):
-    """flaskr's shape: a connection per request, nothing carried to the next one."""
+def test_a_server_thread_keeps_its_connection_and_sees_other_commits(app, db):
+    """The thread's kept connection (wardkit/connections.py): reused by the next request,
+    which still reads the latest committed data (no snapshot held over)."""
+    def handler():
+        """A request that reads, leaving a cursor half-read, as `next(db.query())` does."""
+        conn = dbmod.get_db()
+        cursor = conn.execute("SELECT code FROM wards")
+        cursor.fetchone()
+        return conn, _groups(conn)
+
     with app.app_context():
-        one = dbmod.get_db()
-        assert dbmod.get_db() is one
-        one.execute("BEGIN IMMEDIATE")             # a request that forgot to finish
-    with pytest.raises(Exception, match="closed"):
-        one.execute("SELECT 1")
+        first, before = handler()
+    _insert_group(db, "Tổ dân phố số 99")          # another connection commits
     with app.app_context():
-        two = dbmod.get_db()
-        assert two is not one and not two.conn.in_transaction
-        with write(two):                            # the forgotten write lock is gone
-            two.execute("SELECT 1")
+        second, after = handler()
+    assert second is first                          # the same connection, reused
+    assert after == before + 1                      # and it sees the new row
+
+
+def test_a_kept_connection_never_carries_a_transaction_over(app):
+    with app.app_context():
+        conn = dbmod.get_db()
+        conn.execute("BEGIN IMMEDIATE")             # a request that forgot to finish
+    with app.app_context():
+        again = dbmod.get_db()
+        assert again is conn and not again.conn.in_transaction
+        with write(again):                          # and the write lock is free
+            again.execute("SELECT 1")
 
 
 # --- the writers' queue (wardkit/connections.py) ---------------------------------------

@@ -6,7 +6,7 @@ from datetime import date
 import pytest
 
 from tests.factories import WARD_A, make_household, make_resident, make_user
-from wardkit import db as dbmod
+from wardkit import connections
 from wardkit.db import connect, write
 from wardkit.declarations import forms as declaration_forms
 from wardkit.declarations import queries as declaration_queries
@@ -73,7 +73,7 @@ def test_a_full_disk_answers_503_and_keeps_every_acknowledged_write(
         client, db, auth, monkeypatch):
     """The app's connections may grow the file by two pages only: groups are added until
     the disk is "full"; every 303 is in the database, the refused one left nothing."""
-    real_connect = dbmod.connect
+    real_connect = connections.connect
 
     def capped_connect(path):
         conn = real_connect(path)
@@ -81,7 +81,7 @@ def test_a_full_disk_answers_503_and_keeps_every_acknowledged_write(
         conn.execute(f"PRAGMA max_page_count = {int(pages) + 2}")
         return conn
 
-    monkeypatch.setattr(dbmod, "connect", capped_connect)
+    monkeypatch.setattr(connections, "connect", capped_connect)
     make_user(db, username="lanh.dao", role="leader")
     auth.login("lanh.dao")
     token = auth.token()

@@ -1,11 +1,14 @@
-"""SQLite connections: `connect()` opens one with WardKit's pragmas, and `writer_turn()`
-queues WardKit's writers (docs/ARCHITECTURE.md#write-path).
+"""SQLite connections: `connect()` opens one with WardKit's pragmas; `open()`/`done()` keep
+one connection per server thread between requests; `writer_turn()` queues WardKit's writers
+(docs/ARCHITECTURE.md#write-path).
 
-`wardkit.db` is the seam the app uses (`get_db()`, `write()`). Nothing else is kept
-between requests: the per-thread connection pool and the idle "anchor" connection that
-used to live here were measured and removed (docs/PERFORMANCE.md#data-seam); the writers'
-queue stays because removing it more than quadrupled the p99 of declaration saves and let
-writers starve for seconds, and tests/test_db.py fails without it.
+`wardkit.db` is the seam the app uses (`get_db()`, `write()`). The two pieces here stay
+because the benchmarks measured what removing each costs (docs/PERFORMANCE.md#data-seam):
+without the thread's connection, 20 % fewer declaration saves and 17 % fewer requests of
+the officer's mix; without the writers' queue, declaration saves' p99 4 to 7 times higher
+and writers starving for seconds. tests/test_db.py fails if either goes. The idle
+"anchor" connection and the fork bookkeeping that used to live here were measured and
+removed.
 """
 import contextlib
 import os
@@ -44,6 +47,35 @@ def connect(path: str) -> Database:
     db = Database(conn, execute_plugins=False)
     db.wardkit_path = os.path.realpath(path)  # which write queue it joins
     return db
+
+# --- one connection per server thread, kept between requests ------------------------------
+# Opening a connection costs ~1 ms (SQLite parses the whole schema on its first statement,
+# then the pragmas above), and its page cache starts cold. Safe to keep: `write()` always
+# commits or rolls back, close_db() rolls back anything left open, nothing changes pragmas
+# or creates TEMP objects at run time, and every cursor is a local of the request, so its
+# read snapshot ends with the request. Server threads live as long as their worker process
+# (which loads the app after fork, docs/ARCHITECTURE.md#serving), so a kept connection is
+# never inherited by another process.
+_POOL = threading.local()
+
+
+def open(path: str) -> Database:  # noqa: A001 - read as connections.open(path)
+    """Return this thread's connection to `path`, opening it on first use."""
+    held = getattr(_POOL, "held", None)
+    if held is not None and held[1] == path:
+        return held[0]
+    if held is not None:  # another database (tests make many): keep one per thread
+        held[0].close()
+    db = connect(path)
+    _POOL.held = (db, path)
+    return db
+
+
+def done(db: Database) -> None:
+    """Take back a request's connection (rolled back): the thread keeps its own."""
+    held = getattr(_POOL, "held", None)
+    if held is None or held[0] is not db:
+        db.close()
 
 
 # --- the writers' queue -----------------------------------------------------------------

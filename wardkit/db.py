@@ -1,8 +1,8 @@
-"""The data seam, as in Flask's tutorial: `get_db()` opens the request's connection,
-`close_db()` closes it at teardown, and `write()` wraps every write transaction in
+"""The data seam, as in Flask's tutorial: `get_db()` gives the request its connection,
+`close_db()` ends its use at teardown, and `write()` wraps every write transaction in
 `BEGIN IMMEDIATE` ... COMMIT (or ROLLBACK). Also the SQLite version gate, migrations and
-the `init-db` / `backup` commands. The pragmas and the writers' queue live in
-`wardkit.connections`."""
+the `init-db` / `backup` commands. The pragmas, the thread's kept connection and the
+writers' queue live in `wardkit.connections`."""
 import contextlib
 import importlib.util
 import pathlib
@@ -53,17 +53,21 @@ def check_sqlite_version(version: str | None = None) -> str:
 
 
 def get_db() -> Database:
-    """Return this request's (or app context's) Database, opening it on first use."""
+    """Return this request's (or app context's) Database: the server thread's connection
+    (`connections.open`), opened on first use."""
     if "db" not in g:
-        g.db = connect(current_app.config["DATABASE"])
+        g.db = connections.open(current_app.config["DATABASE"])
     return g.db
 
 
 def close_db(exc=None) -> None:
-    """Close this context's connection at teardown (SQLite rolls back anything left open)."""
+    """End this context's use of its connection at teardown: roll back anything left open
+    and hand it back to the thread (`connections.done`)."""
     db = g.pop("db", None)
     if db is not None:
-        db.close()
+        if db.conn.in_transaction:
+            db.conn.execute("ROLLBACK")
+        connections.done(db)
 
 
 @contextlib.contextmanager
