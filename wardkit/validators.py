@@ -34,8 +34,14 @@ class Checked:
         return self.error is None
 
 
-def _fail(message) -> Checked:
+def failed(message) -> Checked:
+    """Return a Checked with the hard error `message` and nothing to store."""
     return Checked(value=None, error=message)
+
+
+_fail = failed
+# For a value that is not a string at all (a caller's mistake, never a typed value).
+NOT_TEXT = _l("Type this as text, as printed on the document.")
 
 
 # --------------------------------------------------------------------------------------------
@@ -52,8 +58,12 @@ def normalize_digits(raw: str | None) -> str:
     return _DIGIT_NOISE.sub("", unicodedata.normalize("NFKC", raw or ""))
 
 
-def _is_blank(raw) -> bool:
+def is_blank(raw) -> bool:
+    """Return True for None or text with nothing but spaces and invisible characters."""
     return raw is None or (isinstance(raw, str) and not clean_line(raw))
+
+
+_is_blank = is_blank
 
 
 # --------------------------------------------------------------------------------------------

@@ -15,19 +15,10 @@ from flask_babel import lazy_gettext as _l
 
 from .. import clock
 from ..text import clean_line, fold
+from ..validators import NOT_TEXT as _NOT_TEXT
 from ..validators import Checked, normalize_digits
-
-
-def _fail(message) -> Checked:
-    return Checked(value=None, error=message)
-
-
-# For a value that is not a string at all (a caller's mistake, never a typed value).
-_NOT_TEXT = _l("Type this as text, as printed on the document.")
-
-
-def _is_blank(raw) -> bool:
-    return raw is None or (isinstance(raw, str) and not clean_line(raw))
+from ..validators import failed as _fail
+from ..validators import is_blank as _is_blank
 
 
 def _dmy(d: date) -> str:
