@@ -6,12 +6,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
+from tests.processes import alive, wait_for
 from tests.conftest import TEST_CONFIG
 from wardkit import create_app, serve
 from wardkit.db import connect
@@ -112,13 +112,6 @@ def _workers(pid: int, without: int | None = None) -> set[int] | None:
     return workers if len(workers) == 2 and without not in workers else None
 
 
-def _alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 def _holds(pid: int, path: Path) -> bool:
     """Return True when process `pid` has the database file (or its WAL) open."""
     names = {str(path), f"{path}-wal", f"{path}-shm"}
@@ -130,16 +123,6 @@ def _holds(pid: int, path: Path) -> bool:
         except OSError:
             continue
     return False
-
-
-def _wait(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 def _start(db_path: Path, processes: int):
@@ -172,7 +155,7 @@ def test_gunicorn_replaces_a_dead_worker_and_stops_cleanly(db_path, latest_schem
     proc, url, line = _start(db_path, 2)
     try:
         assert "(gunicorn, 2 process(es) x 4 threads" in line, line
-        workers = _wait(lambda: _workers(proc.pid), 30, "two workers")
+        workers = wait_for(lambda: _workers(proc.pid), 30, "two workers")
         for _ in range(6):  # the workers read the file WARDKIT_DATABASE names
             body = _healthz(url)
             assert (body["status"], body["schema"]) == ("ok", latest_schema)
@@ -184,14 +167,14 @@ def test_gunicorn_replaces_a_dead_worker_and_stops_cleanly(db_path, latest_schem
         os.kill(dead, signal.SIGKILL)
         for _ in range(10):  # the other worker answers meanwhile
             assert _healthz(url)["status"] == "ok"
-        now = _wait(lambda: _workers(proc.pid, without=dead), 30,
+        now = wait_for(lambda: _workers(proc.pid, without=dead), 30,
                     "a new worker in place of the killed one")
         assert len(now - workers) == 1
         assert _healthz(url)["status"] == "ok"
 
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0
-        assert not [pid for pid in workers | now if _alive(pid)], "no worker left behind"
+        assert not [pid for pid in workers | now if alive(pid)], "no worker left behind"
     finally:
         _stop(proc)
 
@@ -201,11 +184,11 @@ def test_a_killed_master_leaves_no_worker_behind(db_path):
     proc, url, line = _start(db_path, 2)
     try:
         assert url, line
-        workers = _wait(lambda: _workers(proc.pid), 30, "two workers")
+        workers = wait_for(lambda: _workers(proc.pid), 30, "two workers")
         assert _healthz(url)["status"] == "ok"
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         # Each worker notices its parent changed (it checks every second) and leaves.
-        _wait(lambda: not [pid for pid in workers if _alive(pid)], 10, "the workers to end")
+        wait_for(lambda: not [pid for pid in workers if alive(pid)], 10, "the workers to end")
     finally:
         _stop(proc)

@@ -14,7 +14,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -22,10 +21,11 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
+from tests.processes import alive, wait_for
 from tests.conftest import csrf_from
 from wardkit.files import file_clock
 from tests.factories import PASSWORD, make_group, make_household, make_resident, make_user
-from tests.test_sheets import LINKS, configure
+from tests.test_sheets import configure
 from wardkit.db import apply_migrations, connect
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,14 +69,6 @@ def _descendants(pid: int) -> list[int]:
             found.append(child)
             todo.append(child)
     return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"   # a zombie has ended; only its exit status waits to be read
 
 
 def _threads(pid: int) -> int:
@@ -151,16 +143,6 @@ class Server:
         self.proc.stdout.close()
 
 
-def _wait(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    pytest.fail(f"timed out waiting for {what}")
-
-
 def test_killed_server_mid_batch_leaves_no_workers_and_no_broken_batches(tmp_path):
     pytest.importorskip("weasyprint")
     database = str(tmp_path / "wardkit.db")
@@ -186,14 +168,14 @@ def test_killed_server_mid_batch_leaves_no_workers_and_no_broken_batches(tmp_pat
                      and _threads(pid) >= 2]
             return found if len(found) == 2 else None
 
-        _wait(workers, 60, "two render workers")
+        wait_for(workers, 60, "two render workers")
         # Mid-render: the workers are up and the job is not finished.
         assert 'id="sheets-stage"' in first.job(token)
         below = _descendants(first.proc.pid)
         first.proc.send_signal(signal.SIGKILL)
         first.proc.wait()
         # The workers (and multiprocessing's helper) end within seconds, not never.
-        _wait(lambda: not [pid for pid in below if _alive(pid)], 5,
+        wait_for(lambda: not [pid for pid in below if alive(pid)], 5,
               f"the killed server's children to end: {below}")
         assert list(sheets_dir.glob("wardkit-sheets-*")), "the killed batch left its parts"
 
@@ -211,7 +193,7 @@ def test_killed_server_mid_batch_leaves_no_workers_and_no_broken_batches(tmp_pat
         assert not list(p for p in sheets_dir.glob("wardkit-sheets-*")
                         if p.stat().st_mtime < file_clock(sheets_dir) - 60)
         assert not list(sheets_dir.glob(f"{token}.*")), "the dead job's files are gone"
-        _wait(lambda: 'id="sheets-download"' in second.job(token2), 120, "the next batch")
+        wait_for(lambda: 'id="sheets-download"' in second.job(token2), 120, "the next batch")
         with second.opener.open(f"{second.url}/sheets/jobs/{token2}/sheets.pdf",
                                 timeout=60) as resp:
             pdf = resp.read()
