@@ -60,25 +60,25 @@ pdf-libs:
 	  fi; \
 	fi
 
-# Debian's faketime moves the system date for the second run of the suite.
-faketime:
-	@if ! command -v faketime >/dev/null 2>&1; then \
+# A Debian tool the suite or a benchmark needs: installed with apt when missing and we are
+# root, otherwise the target fails saying what to install. $(call debian-tool,COMMAND)
+define debian-tool
+	@if ! command -v $(1) >/dev/null 2>&1; then \
 	  if [ "$$(id -u)" = "0" ]; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1); \
 	  else \
-	    echo "faketime is missing: sudo apt-get install faketime"; exit 1; \
+	    echo "$(1) is missing: sudo apt-get install $(1)"; exit 1; \
 	  fi; \
 	fi
+endef
+
+# Debian's faketime moves the system date for the second run of the suite.
+faketime:
+	$(call debian-tool,faketime)
 
 # Debian's wrk drives the mixed-load benchmark (bench/bench_mixed.py).
 wrk:
-	@if ! command -v wrk >/dev/null 2>&1; then \
-	  if [ "$$(id -u)" = "0" ]; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; \
-	  else \
-	    echo "wrk is missing: sudo apt-get install wrk"; exit 1; \
-	  fi; \
-	fi
+	$(call debian-tool,wrk)
 
 init-db: $(VENV)/.runtime
 	$(FLASK) init-db
