@@ -35,8 +35,15 @@ _VEHICLE_LABELS = {
 }
 
 
-def _unknown_vehicle_type() -> Checked:
-    return _fail(_l("Choose the type of vehicle from the list first."))
+def _refused_before_reading(raw, vehicle_type: str | None) -> Checked | None:
+    """Return what a plate or chassis check answers before reading `raw` at all: an error
+    for a vehicle type not in VEHICLE_TYPES ("" counts as none), an empty Checked for a
+    blank value, an error for a value that is not text; None to go on reading it."""
+    if vehicle_type not in (None, "") and vehicle_type not in VEHICLE_TYPES:
+        return _fail(_l("Choose the type of vehicle from the list first."))
+    if not isinstance(raw, str) or _is_blank(raw):
+        return Checked() if _is_blank(raw) else _fail(_NOT_TEXT)
+    return None
 
 
 # --------------------------------------------------------------------------------------------
@@ -196,12 +203,9 @@ def check_plate(raw: str | None, *, vehicle_type: str | None = None,
     `vehicle_type` is one of VEHICLE_TYPES or None; another value gives an error. `today`
     is accepted for a stable signature; no current rule depends on the date.
     """
-    if vehicle_type == "":
-        vehicle_type = None
-    if vehicle_type is not None and vehicle_type not in VEHICLE_TYPES:
-        return _unknown_vehicle_type()
-    if not isinstance(raw, str) or _is_blank(raw):
-        return Checked() if _is_blank(raw) else _fail(_NOT_TEXT)
+    if (refused := _refused_before_reading(raw, vehicle_type)) is not None:
+        return refused
+    vehicle_type = vehicle_type or None
     typed = _plate_text(raw)
     compact, seps, bad = _tokenise_plate(typed)
     if bad is not None:
@@ -375,12 +379,9 @@ def check_vin(raw: str | None, *, vehicle_type: str | None = None) -> Checked:
     is not the ISO 3779 check digit gets a warning, never an error.
     `vehicle_type` is one of VEHICLE_TYPES or None; another value gives an error.
     """
-    if vehicle_type == "":
-        vehicle_type = None
-    if vehicle_type is not None and vehicle_type not in VEHICLE_TYPES:
-        return _unknown_vehicle_type()
-    if not isinstance(raw, str) or _is_blank(raw):
-        return Checked() if _is_blank(raw) else _fail(_NOT_TEXT)
+    if (refused := _refused_before_reading(raw, vehicle_type)) is not None:
+        return refused
+    vehicle_type = vehicle_type or None
     code = _code_text(raw)
     if (bad := _bad_code_char(code)) is not None:
         return _fail(_l("A chassis number has only letters and digits. Remove “%(char)s” "
