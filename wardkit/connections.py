@@ -126,8 +126,9 @@ def writer_turn(db: Database):
 
     :raises sqlite3.OperationalError: "database is locked" after QUEUE_TIMEOUT seconds.
     """
-    path = db.wardkit_path
-    with _GUARD:
-        queue = _QUEUES.get(path) or _QUEUES.setdefault(path, _Queue(path))
+    queue = _QUEUES.get(db.wardkit_path)
+    if queue is None:  # the first write to this file in this process
+        with _GUARD:
+            queue = _QUEUES.setdefault(db.wardkit_path, _Queue(db.wardkit_path))
     with queue.turn():
         yield
