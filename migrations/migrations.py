@@ -585,3 +585,226 @@ def m0012_eth_is_d_stroke(db):
             WHERE address GLOB '*[ÐðƉɖ]*'""").rowcount
     if changed:
         m0011_search_addresses(db)
+
+
+# --- sync (issue 11, docs/ARCHITECTURE.md#sync) -------------------------------------------
+# The tables as of step 0013, by direction. The app's own list is wardkit/sync/tables.py;
+# a step that adds a synced table or a column to one calls `sync_triggers` again.
+SYNC_BOTH_0013 = ("residential_groups", "households", "residents", "visits", "follow_ups",
+                  "onboarding_changes", "declarations", "declaration_flags", "assignments")
+SYNC_KIT_TO_HUB_0013 = ("audit_log",)
+SYNC_HUB_TO_KIT_0013 = ("users", "sheet_settings")
+# Columns that never travel: the row's place in this database's search index.
+SYNC_LOCAL_COLUMNS = {"residents": ("fts_rowid",)}
+# Which column says when a row was written, for a change's `made_at` (the app's clock, not
+# SQLite's: the rows carry it already).
+SYNC_TIME_COLUMNS = ("updated_at", "at", "changed_at", "created_at")
+
+
+def sync_triggers(db, table, direction):
+    """(Re)create `table`'s change-capture triggers from its current columns.
+
+    direction: "both" (captured on every node), "kit_to_hub" (captured on kits only: the
+    audit log), "hub_to_kit" (captured on the hub; on a kit only a sync apply may write).
+    Every insert and update outside an apply gets the node's next origin_seq and one
+    sync_log row in the writer's transaction; a hard delete is refused everywhere.
+    """
+    local = set(SYNC_LOCAL_COLUMNS.get(table, ()))
+    columns = [r[1] for r in db.execute(f"PRAGMA table_info({table})") if r[1] not in local]
+    time_column = next(c for c in SYNC_TIME_COLUMNS if c in columns)
+    q = "'" + table + "'"
+    row = "json_object(" + ", ".join(f"'{c}', NEW.\"{c}\"" for c in columns) + ")"
+    all_columns = "'[" + ",".join(f'"{c}"' for c in columns) + "]'"
+    changed = " UNION ALL ".join(
+        f"SELECT '{c}' AS c WHERE OLD.\"{c}\" IS NOT NEW.\"{c}\"" for c in columns)
+    any_changed = " OR ".join(f"OLD.\"{c}\" IS NOT NEW.\"{c}\"" for c in columns)
+    when = {
+        "both": "s.applying = 0",
+        "kit_to_hub": "s.applying = 0 AND s.is_hub = 0",
+        "hub_to_kit": "s.applying = 0 AND s.is_hub = 1",
+    }[direction]
+    state = "(SELECT applying, is_hub FROM sync_state WHERE id = 1) s"
+
+    def log(op, columns_expr):
+        # The hub's own entries keep no row image: kits pull current rows, and only the
+        # columns matter for conflicts. A kit's entries carry the whole row.
+        return f"""
+            UPDATE sync_state SET origin_seq = origin_seq + 1 WHERE id = 1;
+            INSERT INTO sync_log (origin_device, origin_seq, table_name, row_id, op,
+                                  base_version, columns, row, made_at)
+            SELECT device_id, origin_seq, {q}, NEW.id, '{op}',
+                   coalesce((SELECT version FROM sync_versions
+                             WHERE table_name = {q} AND row_id = NEW.id), 0),
+                   {columns_expr},
+                   CASE WHEN is_hub THEN NULL ELSE {row} END,
+                   NEW."{time_column}"
+            FROM sync_state WHERE id = 1;
+            INSERT INTO sync_versions (table_name, row_id, version)
+            SELECT {q}, NEW.id, last_insert_rowid() FROM sync_state WHERE id = 1 AND is_hub
+            ON CONFLICT (table_name, row_id) DO UPDATE SET version = excluded.version;"""
+
+    db.executescript(f"""
+        DROP TRIGGER IF EXISTS {table}_sync_insert;
+        DROP TRIGGER IF EXISTS {table}_sync_update;
+        DROP TRIGGER IF EXISTS {table}_sync_no_delete;
+        DROP TRIGGER IF EXISTS {table}_sync_kit_refuses;
+        DROP TRIGGER IF EXISTS {table}_sync_kit_refuses_update;
+        CREATE TRIGGER {table}_sync_insert AFTER INSERT ON {table}
+            WHEN (SELECT {when} FROM {state})
+            BEGIN {log("insert", all_columns)} END;
+        CREATE TRIGGER {table}_sync_update AFTER UPDATE ON {table}
+            WHEN (SELECT {when} FROM {state}) AND ({any_changed})
+            BEGIN {log("update", f"(SELECT json_group_array(c) FROM ({changed}))")} END;
+    """)
+    if direction != "kit_to_hub":  # the audit log refuses deletes already (append-only)
+        db.execute(f"""CREATE TRIGGER {table}_sync_no_delete BEFORE DELETE ON {table}
+            BEGIN SELECT RAISE(ABORT, 'synced rows are never deleted: soft delete'); END""")
+    if direction == "hub_to_kit":
+        refuse = ("SELECT RAISE(ABORT, 'users and ward settings are changed at the hub');")
+        db.executescript(f"""
+            CREATE TRIGGER {table}_sync_kit_refuses BEFORE INSERT ON {table}
+                WHEN (SELECT s.applying = 0 AND s.is_hub = 0 FROM {state})
+                BEGIN {refuse} END;
+            CREATE TRIGGER {table}_sync_kit_refuses_update BEFORE UPDATE ON {table}
+                WHEN (SELECT s.applying = 0 AND s.is_hub = 0 FROM {state})
+                BEGIN {refuse} END;
+        """)
+
+
+@migrations(name="0013_sync")
+def m0013_sync(db):
+    # Every node is a hub until `flask kit join` makes it a kit (a standalone ward is a
+    # hub with no kits). device_id and epoch are random per database.
+    db.executescript("""
+        CREATE TABLE sync_state (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            device_id TEXT NOT NULL,
+            is_hub INTEGER NOT NULL DEFAULT 1 CHECK (is_hub IN (0, 1)),
+            -- 1 only inside a sync apply's transaction: the capture triggers skip it.
+            applying INTEGER NOT NULL DEFAULT 0 CHECK (applying IN (0, 1)),
+            -- The last origin_seq this node gave one of its own changes (gap-free).
+            origin_seq INTEGER NOT NULL DEFAULT 0,
+            -- The hub's epoch: a new one when the database is restored from a backup.
+            epoch TEXT NOT NULL
+        );
+        INSERT INTO sync_state (id, device_id, epoch)
+            VALUES (1, lower(hex(randomblob(16))), lower(hex(randomblob(16))));
+
+        -- Every captured or applied change. On the hub, seq is the hub sequence
+        -- (hub_seq), which becomes the changed row's version.
+        CREATE TABLE sync_log (
+            seq INTEGER PRIMARY KEY,
+            origin_device TEXT NOT NULL,
+            origin_seq INTEGER NOT NULL,
+            table_name TEXT NOT NULL,
+            row_id TEXT NOT NULL,
+            op TEXT NOT NULL CHECK (op IN ('insert', 'update')),
+            base_version INTEGER NOT NULL,
+            columns TEXT NOT NULL,
+            row TEXT,
+            made_at TEXT,
+            received_at TEXT,
+            UNIQUE (origin_device, origin_seq)
+        );
+        CREATE INDEX sync_log_row ON sync_log (table_name, row_id, seq);
+
+        -- A row's version: the hub_seq of the last change the hub applied to it.
+        CREATE TABLE sync_versions (
+            table_name TEXT NOT NULL,
+            row_id TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            PRIMARY KEY (table_name, row_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX sync_versions_version ON sync_versions (version);
+
+        -- On a kit: its enrolment, the hub it syncs with and how far both sides got.
+        CREATE TABLE sync_kit (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            kit_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            ward_code TEXT NOT NULL REFERENCES wards(code),
+            key TEXT NOT NULL,
+            hub_url TEXT,
+            hub_device_id TEXT NOT NULL,
+            hub_epoch TEXT NOT NULL,
+            -- The hub's acknowledged mark for this kit's origin_seq.
+            acked_seq INTEGER NOT NULL DEFAULT 0,
+            -- The last hub_seq this kit applied from a pull.
+            pulled_seq INTEGER NOT NULL DEFAULT 0,
+            last_push_at TEXT,
+            last_pull_at TEXT,
+            -- Seconds this kit's clock was off the hub's at the last LAN round.
+            clock_offset_seconds REAL,
+            joined_at TEXT NOT NULL
+        );
+
+        -- On the hub: the kits enrolled, their keys and marks.
+        CREATE TABLE sync_devices (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL COLLATE NOCASE UNIQUE,
+            ward_code TEXT NOT NULL REFERENCES wards(code),
+            group_id TEXT REFERENCES residential_groups(id),
+            key TEXT NOT NULL,
+            code_hash TEXT,
+            code_expires_at TEXT,
+            device_id TEXT UNIQUE,
+            status TEXT NOT NULL DEFAULT 'pending'
+                CHECK (status IN ('pending', 'active', 'revoked')),
+            acked_seq INTEGER NOT NULL DEFAULT 0,
+            pulled_seq INTEGER NOT NULL DEFAULT 0,
+            last_seen_at TEXT,
+            clock_offset_seconds REAL,
+            revoked_at TEXT,
+            created_at TEXT NOT NULL,
+            created_by TEXT
+        );
+
+        -- Bundles that arrived with a gap before them: applied once the gap is filled.
+        CREATE TABLE sync_backlog (
+            id TEXT PRIMARY KEY,
+            device_id TEXT NOT NULL,
+            first_seq INTEGER NOT NULL,
+            last_seq INTEGER NOT NULL,
+            bundle BLOB NOT NULL,
+            received_at TEXT NOT NULL
+        );
+
+        -- Bundles refused whole, kept (still sealed) with the reason.
+        CREATE TABLE sync_quarantine (
+            id TEXT PRIMARY KEY,
+            received_at TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            header TEXT,
+            device_name TEXT,
+            bundle BLOB
+        );
+
+        -- Conflicts for a leader: two edits of the same fields, or a possible duplicate.
+        CREATE TABLE sync_conflicts (
+            id TEXT PRIMARY KEY,
+            ward_code TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('overlap', 'duplicate')),
+            table_name TEXT NOT NULL,
+            row_id TEXT NOT NULL,
+            other_row_id TEXT,
+            columns TEXT NOT NULL,
+            kept_values TEXT NOT NULL,
+            incoming_values TEXT NOT NULL,
+            kept_by TEXT,
+            kept_at TEXT,
+            incoming_by TEXT,
+            incoming_at TEXT,
+            origin_device TEXT,
+            created_at TEXT NOT NULL,
+            settled_at TEXT,
+            settled_by TEXT,
+            settlement TEXT
+        );
+        CREATE INDEX sync_conflicts_open ON sync_conflicts (ward_code, settled_at);
+    """)
+    for table in SYNC_BOTH_0013:
+        sync_triggers(db, table, "both")
+    for table in SYNC_KIT_TO_HUB_0013:
+        sync_triggers(db, table, "kit_to_hub")
+    for table in SYNC_HUB_TO_KIT_0013:
+        sync_triggers(db, table, "hub_to_kit")

@@ -101,6 +101,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(review_bp)  # /declarations list, review, export
     from .sheets.views import bp as sheets_bp
     app.register_blueprint(sheets_bp)  # QR sheets, /r/<reference>, /settings
+    from .sync import cli as sync_cli, views as sync_views
+    sync_views.init_app(app, csrf)  # /sync/push and /sync/pull: device-key auth
+    from .sync.pages import bp as sync_pages_bp; app.register_blueprint(sync_pages_bp)  # /sync, /devices, /conflicts
+    sync_cli.init_app(app)
     auth_views.init_app(app)
     demo.init_app(app)
     serve.init_app(app)

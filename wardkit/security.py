@@ -22,7 +22,9 @@ CSP = (
 )
 
 # Endpoints anyone may reach. Every other endpoint must declare its roles with @roles.
-PUBLIC_ENDPOINTS = {"static", "auth.login", "home.healthz", "home.set_language"}
+# The two sync routes authenticate the kit by its key themselves (wardkit/sync/views.py).
+PUBLIC_ENDPOINTS = {"static", "auth.login", "home.healthz", "home.set_language",
+                    "sync.push", "sync.pull"}
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
