@@ -134,3 +134,43 @@ TEMPLATE_GLOBALS = {
 def init_app(app) -> None:
     """Make the vocabulary's dicts template globals (once, for every template)."""
     app.jinja_env.globals.update(TEMPLATE_GLOBALS)
+
+# --- sync (the /sync, /devices and /conflicts pages) ----------------------------------
+
+ACTION_LABELS["residents_merged"] = _l("Two records of the same person merged")
+SYNC_DEVICE_STATUS_LABELS = {
+    "pending": _l("Waiting to join"),
+    "active": _l("Active"),
+    "revoked": _l("Revoked"),
+}
+# What a conflict's row is, by its table.
+SYNC_TABLE_LABELS = {
+    "residential_groups": _l("Residential group"),
+    "households": _l("Household"),
+    "residents": _l("Resident"),
+    "visits": _l("Visit"),
+    "follow_ups": _l("Follow-up"),
+    "onboarding_changes": _l("iHanoi / Zalo OA change"),
+    "declarations": _l("Declaration"),
+    "declaration_flags": _l("Declaration check"),
+    "assignments": _l("Assignment"),
+}
+# The fields a conflict names (any other column shows its own name).
+SYNC_FIELD_LABELS = {
+    "full_name": _l("Full name"), "dob": _l("Date of birth"), "gender": _l("Gender"),
+    "cccd": _l("CCCD"), "phone": _l("Phone"), "relation": _l("Relation to the head"),
+    "household_id": _l("Household"), "is_born_abroad": _l("Born abroad"),
+    "needs_home_support": _l("Needs support at home"), "support_reason": _l("Why"),
+    "ihanoi_status": _l("iHanoi"), "is_zalo_followed": _l("Follows the Zalo OA"),
+    "lawful_basis": _l("Basis for recording"), "consent_at": _l("Agreed on"),
+    "deleted_at": _l("Removed on"), "house_number": _l("House number"), "lane": _l("Lane"),
+    "street": _l("Street"), "address": _l("Address"), "group_id": _l("Residential group"),
+    "cluster": _l("Cluster"), "notes": _l("Notes"), "name": _l("Name"),
+    "target_adults": _l("Target (adults)"), "outcome": _l("Outcome"),
+    "visited_at": _l("Visited on"), "status": _l("Status"), "reference": _l("QR code"),
+}
+TEMPLATE_GLOBALS.update({
+    "sync_device_status_labels": SYNC_DEVICE_STATUS_LABELS,
+    "sync_table_labels": SYNC_TABLE_LABELS,
+    "sync_field_labels": SYNC_FIELD_LABELS,
+})
