@@ -333,3 +333,51 @@ def test_not_the_same_person(db, auth, people):
     assert queries.get_row(db, "residents", a["id"])["deleted_at"] is None
     assert queries.get_row(db, "residents", b["id"])["deleted_at"] is None
     assert "Trần Thị Hoa" not in auth.client.get("/conflicts").text
+
+
+def test_usb_round_through_the_pages(tmp_path, migrated_template, monkeypatch):
+    """The kit's officer exports the push from /sync, the hub applies it, and the kit
+    imports the hub's pull from /sync: the counts show and the kit's marks move."""
+    from tests.conftest import Auth
+    from tests.sync_nodes import Ward
+    from wardkit.sync import rounds
+    ward = Ward(tmp_path, migrated_template, monkeypatch)
+    kit = ward.join_by_file("Máy 1")
+    make_household(ward.hub.db)  # a row the kit does not have yet
+    officer = Auth(kit.client)
+    assert officer.login("officer1").status_code == 303
+    resp = officer.post("/sync/export")
+    assert resp.status_code == 200
+    device, result = rounds.receive_push(ward.hub.db, resp.data)
+    assert result.applied >= 1  # at least the export's audit row
+    pull = rounds.pull_bundle(ward.hub.db, device, device["pulled_seq"])
+    page = officer.post("/sync/import", {"file": (io.BytesIO(pull), "pull.bundle")},
+                        content_type="multipart/form-data")
+    assert page.status_code == 200 and 'id="sync-imported"' in page.text
+    assert kit.db.execute("SELECT last_pull_at FROM sync_kit").fetchone()[0] is not None
+    assert audit.entries(kit.db, action="sync_bundle_imported")[0]["user_id"] \
+        == ward.officer1["id"]
+    # The same bundle under another kit's seal is refused with its reason, 422.
+    other = ward.join_by_file("Máy 2")
+    resp = Auth(other.client)
+    resp.login("officer1")
+    refused = resp.post("/sync/import", {"file": (io.BytesIO(pull), "pull.bundle")},
+                        content_type="multipart/form-data")
+    assert refused.status_code == 422 and "Dấu niêm phong không khớp" in refused.text
+
+
+def test_a_duplicate_household_is_marked_settled(db, auth, people):
+    household = make_household(db)
+    with write(db):
+        cid = queries.add_conflict(
+            db, ward_code=WARD_A, kind="duplicate", table_name="households",
+            row_id=household["id"], other_row_id=None, columns=["reference"],
+            kept_values={"reference": None}, incoming_values={"reference": "x" * 22},
+            origin_device="kitdevice")
+    auth.login("lan")
+    page = auth.client.get("/conflicts")
+    assert f'id="conflict-{cid}"' in page.text and "Đánh dấu đã xử lý" in page.text
+    assert auth.post(f"/conflicts/{cid}/merge", {"survivor": household["id"]}).status_code == 404
+    assert auth.post(f"/conflicts/{cid}/dismiss").status_code == 303
+    assert queries.get_conflict(db, cid, WARD_A)["settlement"] == {"outcome": "settled"}
+    assert 'id="no-conflicts"' in auth.client.get("/conflicts").text
