@@ -54,18 +54,23 @@ class Result:
 
 # --- writing one row, keeping unique-key clashes ----------------------------------------
 
-def _strip(table: str, clash_columns: list[str], values: dict, inserting: bool) -> bool:
+def _strip(db, table: str, row_id: str, clash_columns: list[str], values: dict,
+           inserting: bool) -> bool:
     """Change `values` so they no longer clash on `clash_columns`; return False when there
-    is no rule for this clash."""
+    is no rule for this clash. A changed value that clashes is dropped (the row keeps its
+    own); a value the row already had (it clashes because the row came back to life) is
+    emptied or re-made."""
     if table == "residents" and "cccd" in clash_columns:
-        if inserting:
-            values["cccd"] = None
+        if not inserting and values.get("cccd") is not None:
+            values.pop("cccd")
         else:
-            values.pop("cccd", None)
+            values["cccd"] = None
     elif table == "households" and "reference" in clash_columns:
         values["reference"] = new_reference()
     elif table == "residential_groups" and "name" in clash_columns:
-        values["name"] = (values.get("name") or "")[:75] + " (2)"
+        name = values.get("name") or db.execute(
+            "SELECT name FROM residential_groups WHERE id = ?", [row_id]).fetchone()[0]
+        values["name"] = name[:75] + " (2)"
     elif table == "assignments":
         values["deleted_at"] = values.get("updated_at") or clock.now_iso()
     elif table == "declaration_flags":
@@ -122,7 +127,7 @@ def write_row(db, table: str, row_id: str, values: dict, *, inserting: bool) -> 
             other = _clashing_row(db, table, clash_columns + ["ward_code"]
                                   if "ward_code" in values else clash_columns, values, row_id)
             kept = {c: values.get(c) for c in clash_columns}
-            if not _strip(table, clash_columns, values, inserting):
+            if not _strip(db, table, row_id, clash_columns, values, inserting):
                 raise
             clashes.append((clash_columns, other, kept))
     raise sqlite3.IntegrityError(f"{table} {row_id}: clashes remain")

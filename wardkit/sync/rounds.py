@@ -122,6 +122,14 @@ def pull_bundle(db, device: dict, since: int) -> bytes:
     return bundles.seal(bytes.fromhex(device["key"]), header, bundles.json_lines(items))
 
 
+def count_failure(db, name: str, client_addr: str) -> None:
+    """Count a refused device request against `client_addr`, as a failed login is: the
+    device routes are throttled by the same rule (security.login_retry_after)."""
+    from ..auth.queries import record_attempt
+    with write(db):
+        record_attempt(db, username=name, client_addr=client_addr, outcome="failure")
+
+
 def pull_mac(key_hex: str, kit_id: str, since: int) -> str:
     """Return the proof a kit sends with GET /sync/pull: HMAC-SHA256 under its key."""
     return hmac.new(bytes.fromhex(key_hex), f"pull:{kit_id}:{since}".encode(),

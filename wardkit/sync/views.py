@@ -4,8 +4,7 @@ under it; a pull request carries an HMAC made with it), never by a login cookie,
 are the only routes exempt from CSRF. Failures are throttled like logins."""
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 
-from ..auth import queries as auth_queries
-from ..db import get_db, write
+from ..db import get_db
 from ..security import login_retry_after
 from . import bundles, enrol, queries, rounds
 from .apply import Refused
@@ -27,10 +26,7 @@ def _throttled():
 
 
 def _failed(reason: str, status: int = 403):
-    db = get_db()
-    with write(db):
-        auth_queries.record_attempt(db, username=THROTTLE_NAME,
-                                    client_addr=request.remote_addr or "", outcome="failure")
+    rounds.count_failure(get_db(), THROTTLE_NAME, request.remote_addr or "")
     response = jsonify(refused=reason)
     response.status_code = status
     return response
