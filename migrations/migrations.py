@@ -702,6 +702,9 @@ def m0013_sync(db):
             base_version INTEGER NOT NULL,
             columns TEXT NOT NULL,
             row TEXT,
+            -- At the hub, for a kit's change: the SHA-256 of the change as sent (a replay
+            -- must match it); the hub keeps no copy of the kit's row image.
+            digest TEXT,
             made_at TEXT,
             received_at TEXT,
             UNIQUE (origin_device, origin_seq)

@@ -126,7 +126,9 @@ def test_every_route_requires_login_or_is_public(app):
         if rule.endpoint in PUBLIC_ENDPOINTS:
             continue
         assert getattr(view, "wardkit_roles", None), f"{rule.rule} declares no roles"
-    assert PUBLIC_ENDPOINTS == {"static", "auth.login", "home.healthz", "home.set_language"}
+    # The two sync device routes authenticate the kit's key themselves (tests/test_sync.py).
+    assert PUBLIC_ENDPOINTS == {"static", "auth.login", "home.healthz", "home.set_language",
+                                "sync.push", "sync.pull"}
 
 
 def test_every_protected_route_redirects_anonymous(app, client, db):

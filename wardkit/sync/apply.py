@@ -91,43 +91,74 @@ def _clashing_row(db, table: str, clash_columns: list[str], values: dict, row_id
     return row[0] if row else None
 
 
-def write_row(db, table: str, row_id: str, values: dict, *, inserting: bool) -> list:
-    """Insert or update one row; return the clashes kept: [(columns, other row id,
-    clashing values)] for each unique key the row could not take.
+# Tables with a unique key besides id: only their writes need a savepoint to clash in.
+UNIQUE_KEYS = frozenset({"residents", "households", "residential_groups", "assignments",
+                         "declaration_flags", "users"})
+
+
+def _insert_sql(table: str, cols: tuple) -> str:
+    return (f"INSERT INTO {table} ({', '.join(cols)}) "
+            f"VALUES ({', '.join('?' for _ in cols)})")
+
+
+def _update_sql(table: str, cols: tuple) -> str:
+    return f"UPDATE {table} SET {', '.join(c + ' = ?' for c in cols)} WHERE id = ?"
+
+
+def write_row(db, table: str, row_id: str, values: dict, *, existing: dict | None) -> list:
+    """Insert the row `values` (when `existing` is None) or update `existing` with the
+    changed columns `values`; return the clashes kept: [(columns, other row id, clashing
+    values)] for each unique key the row could not take.
+
+    Columns are always named in the table's order, so the same kind of change is the
+    same statement, prepared once per connection: preparing a write on a synced table
+    compiles its capture triggers too, which costs more than running it
+    (docs/PERFORMANCE.md#sync).
 
     :raises sqlite3.IntegrityError: a clash with no rule, or a CHECK the row fails.
     """
+    if existing is not None and not values:
+        return []
+    guarded = table in UNIQUE_KEYS
     clashes = []
     for _ in range(4):
-        db.execute("SAVEPOINT sync_row")
+        if existing is None:
+            # The table's columns in order (the same statement every time), those the
+            # row has: a column it lacks keeps its default.
+            row = {c: values[c] for c in queries.columns(db, table) if c in values}
+            if "fts_rowid" in LOCAL_COLUMNS.get(table, ()):
+                row["fts_rowid"] = db.execute(
+                    "SELECT coalesce(max(fts_rowid), 0) + 1 FROM residents").fetchone()[0]
+            sql, params = _insert_sql(table, tuple(row)), list(row.values())
+        else:
+            row = {**existing, **values}
+            # Only the changed columns (fewer indexes and triggers to touch), named in the
+            # table's order, so the same kind of change is the same statement.
+            cols = tuple(c for c in queries.columns(db, table) if c in values)
+            sql, params = _update_sql(table, cols), [values[c] for c in cols] + [row_id]
+        if guarded:
+            db.execute("SAVEPOINT sync_row")
         try:
-            if inserting:
-                if table in LOCAL_COLUMNS and "fts_rowid" in LOCAL_COLUMNS[table]:
-                    values["fts_rowid"] = db.execute(
-                        "SELECT coalesce(max(fts_rowid), 0) + 1 FROM residents").fetchone()[0]
-                names = ", ".join(values)
-                marks = ", ".join("?" for _ in values)
-                db.execute(f"INSERT INTO {table} ({names}) VALUES ({marks})", list(values.values()))
-            elif values:
-                sets = ", ".join(f"{c} = ?" for c in values)
-                db.execute(f"UPDATE {table} SET {sets} WHERE id = ?", [*values.values(), row_id])
-            db.execute("RELEASE sync_row")
+            db.execute(sql, params)
+            if guarded:
+                db.execute("RELEASE sync_row")
             return clashes
         except sqlite3.IntegrityError as exc:
-            db.execute("ROLLBACK TO sync_row")
-            db.execute("RELEASE sync_row")
+            if guarded:
+                db.execute("ROLLBACK TO sync_row")
+                db.execute("RELEASE sync_row")
             message = str(exc)
-            if not message.startswith("UNIQUE constraint failed:"):
+            if not guarded or not message.startswith("UNIQUE constraint failed:"):
                 raise
             clash_columns = [part.strip().split(".", 1)[1]
                              for part in message.split(":", 1)[1].split(",")]
             clash_columns = [c for c in clash_columns if c != "ward_code"] or clash_columns
             if clash_columns == ["id"]:
                 raise
-            other = _clashing_row(db, table, clash_columns + ["ward_code"]
-                                  if "ward_code" in values else clash_columns, values, row_id)
-            kept = {c: values.get(c) for c in clash_columns}
-            if not _strip(db, table, row_id, clash_columns, values, inserting):
+            key = clash_columns + (["ward_code"] if "ward_code" in row else [])
+            other = _clashing_row(db, table, key, row, row_id)
+            kept = {c: row.get(c) for c in clash_columns}
+            if not _strip(db, table, row_id, clash_columns, values, existing is None):
                 raise
             clashes.append((clash_columns, other, kept))
     raise sqlite3.IntegrityError(f"{table} {row_id}: clashes remain")
@@ -204,30 +235,41 @@ def verify_push(db, device: dict, header: dict, changes: list[dict]) -> None:
         ward = row.get("ward_code")
         if ward != device["ward_code"] and not (table == "audit_log" and ward is None):
             raise Refused("a row of another ward")
-        existing = db.execute(f"SELECT ward_code FROM {table} WHERE id = ?",
-                              [change["id"]]).fetchone()
-        if existing is not None and existing[0] != device["ward_code"] \
-                and table != "audit_log":
-            raise Refused("a row of another ward")
-        if change["s"] <= device["acked_seq"]:
-            logged = queries.logged_change(db, change["o"], change["s"])
-            if logged is not None and (logged["t"], logged["id"], logged["r"]) \
-                    != (table, change["id"], row):
-                raise Refused("a replay with a different body")
     if changes and (first > last or expected - 1 != last):
         raise Refused("sequence numbers not consecutive")
+    # The rows the changes touch that the hub has: all of this kit's ward.
+    by_table: dict[str, list] = {}
+    for change in changes:
+        if change["t"] != "audit_log":
+            by_table.setdefault(change["t"], []).append(change["id"])
+    for table, ids in by_table.items():
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            marks = ", ".join("?" for _ in chunk)
+            if db.execute(f"SELECT 1 FROM {table} WHERE id IN ({marks}) AND ward_code != ? "
+                          "LIMIT 1", [*chunk, device["ward_code"]]).fetchone():
+                raise Refused("a row of another ward")
+    # Changes the hub has already applied: each must be the very change it logged.
+    if changes and changes[0]["s"] <= device["acked_seq"]:
+        logged = queries.logged_digests(db, header["device"], changes[0]["s"],
+                                        min(changes[-1]["s"], device["acked_seq"]))
+        for change in changes:
+            digest = logged.get(change["s"])
+            if digest is not None and digest != change.get("_d"):
+                raise Refused("a replay with a different body")
 
 
 def _apply_change(db, change: dict, device: dict, received_at: str, result: Result,
-                  touched: dict) -> None:
+                  touched: dict, rows: dict) -> None:
+    """Apply one change at the hub. `rows` holds {(table, id): row} of the batch's rows
+    as they stand (read once per batch, kept up to date here)."""
     table, row_id, row = change["t"], change["id"], change["r"]
-    existing = queries.get_row(db, table, row_id)
+    existing = rows.get((table, row_id))
     clashes = []
-    if table == "audit_log":
-        if existing is None:
-            clashes = write_row(db, table, row_id, dict(row), inserting=True)
-    elif existing is None:
-        clashes = write_row(db, table, row_id, dict(row), inserting=True)
+    if existing is None:
+        clashes = write_row(db, table, row_id, dict(row), existing=None)
+    elif table == "audit_log":
+        pass  # already here: the audit log only ever gains rows
     else:
         changes = {c: row[c] for c in change["c"] if c != "id" and c in row}
         current = queries.version(db, table, row_id)
@@ -249,7 +291,7 @@ def _apply_change(db, change: dict, device: dict, received_at: str, result: Resu
             else:
                 result.merged += 1
         changes = {c: v for c, v in changes.items() if existing.get(c) != v}
-        clashes = write_row(db, table, row_id, changes, inserting=False)
+        clashes = write_row(db, table, row_id, changes, existing=existing)
     for clash_columns, other, kept in clashes:
         if table in ("residents", "households", "residential_groups"):
             queries.add_conflict(
@@ -259,11 +301,23 @@ def _apply_change(db, change: dict, device: dict, received_at: str, result: Resu
                 incoming_by=row.get("updated_by"), incoming_at=change.get("m"),
                 origin_device=change["o"])
             result.possible_duplicates += 1
+    if table != "audit_log":
+        rows[(table, row_id)] = queries.get_row(db, table, row_id) if clashes else \
+            {**(existing or {}), **(row if existing is None else changes)}
     hub_seq = queries.log_applied(db, change, received_at)
     if table != "audit_log":
         queries.set_version(db, table, row_id, hub_seq)
     touched.setdefault(table, set()).add(row_id)
     result.applied += 1
+
+
+def _batch_rows(db, batch: list[dict]) -> dict:
+    """Return {(table, id): row} of the rows the batch's changes touch that exist."""
+    by_table: dict[str, list] = {}
+    for change in batch:
+        by_table.setdefault(change["t"], []).append(change["id"])
+    return {(table, row_id): row for table, ids in by_table.items()
+            for row_id, row in queries.rows_by_id(db, table, ids).items()}
 
 
 def apply_push(db, device: dict, header: dict, changes: list[dict], *,
@@ -291,8 +345,9 @@ def apply_push(db, device: dict, header: dict, changes: list[dict], *,
             with write(db):
                 db.execute("PRAGMA defer_foreign_keys = ON")
                 queries.set_applying(db, True)
+                rows = _batch_rows(db, batch)
                 for change in batch:
-                    _apply_change(db, change, device, received_at, result, touched)
+                    _apply_change(db, change, device, received_at, result, touched, rows)
                 mark = batch[-1]["s"]
                 queries.update_device(db, device["id"], acked_seq=mark)
                 rebuild(db, touched)
@@ -337,11 +392,11 @@ def apply_pull(db, header: dict, items: list[dict]) -> Result:
                 existing = queries.get_row(db, table, row_id)
                 keep = pending.get((table, row_id), set())
                 if existing is None:
-                    clashes = write_row(db, table, row_id, dict(row), inserting=True)
+                    clashes = write_row(db, table, row_id, dict(row), existing=None)
                 else:
                     changes = {c: v for c, v in row.items()
                                if c != "id" and c not in keep and existing.get(c) != v}
-                    clashes = write_row(db, table, row_id, changes, inserting=False)
+                    clashes = write_row(db, table, row_id, changes, existing=existing)
                     if table == "users" and existing and (
                             "password_hash" in changes or changes.get("is_active") == 0):
                         from ..auth.queries import revoke_user_sessions

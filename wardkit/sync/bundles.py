@@ -8,6 +8,7 @@ byte anywhere, or a header edited to name another kit, fails the tag before anyt
 read (docs/ARCHITECTURE.md#sync).
 """
 import gzip
+import hashlib
 import json
 import os
 
@@ -95,15 +96,20 @@ def json_lines(items) -> bytes:
                     for i in items)
 
 
-def read_lines(payload: bytes) -> list[dict]:
-    """Return the objects of a JSON-lines payload.
+def read_lines(payload: bytes, *, digests: bool = False) -> list[dict]:
+    """Return the objects of a JSON-lines payload; with `digests`, each gets "_d": the
+    SHA-256 of its line as sent.
 
     :raises BundleError: when a line is not a JSON object.
     """
     try:
-        items = [json.loads(line) for line in payload.splitlines() if line.strip()]
+        lines = [line for line in payload.splitlines() if line.strip()]
+        items = [json.loads(line) for line in lines]
     except ValueError:
         raise BundleError("damaged payload") from None
     if not all(isinstance(i, dict) for i in items):
         raise BundleError("damaged payload")
+    if digests:
+        for item, line in zip(items, lines):
+            item["_d"] = hashlib.sha256(line).hexdigest()
     return items

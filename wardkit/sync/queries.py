@@ -85,27 +85,35 @@ def columns_changed_since(db, table: str, row_id: str, base: int, *, not_by: str
     return changed
 
 
-def logged_change(db, origin_device: str, origin_seq: int) -> dict | None:
-    """Return the logged change (origin_device, origin_seq), or None."""
-    row = db.execute("""SELECT table_name, row_id, columns, row FROM sync_log
-                        WHERE origin_device = ? AND origin_seq = ?""",
-                     [origin_device, origin_seq]).fetchone()
-    if row is None:
-        return None
-    return {"t": row[0], "id": row[1], "c": json.loads(row[2]),
-            "r": json.loads(row[3]) if row[3] else None}
+def logged_digests(db, origin_device: str, first: int, last: int) -> dict[int, str]:
+    """Return {origin_seq: digest} of the device's changes logged between two seqs."""
+    return dict(db.execute("""SELECT origin_seq, digest FROM sync_log
+                              WHERE origin_device = ? AND origin_seq BETWEEN ? AND ?""",
+                           [origin_device, first, last]))
 
 
 def log_applied(db, change: dict, received_at: str) -> int:
-    """Log a change the hub applied; return its hub_seq."""
+    """Log a change the hub applied (its columns and digest, not its row); return its
+    hub_seq."""
     cur = db.execute(
         """INSERT INTO sync_log (origin_device, origin_seq, table_name, row_id, op,
-                                 base_version, columns, row, made_at, received_at)
+                                 base_version, columns, digest, made_at, received_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         [change["o"], change["s"], change["t"], change["id"], change["op"], change["b"],
-         json.dumps(change["c"]), json.dumps(change["r"], ensure_ascii=False, sort_keys=True),
-         change.get("m"), received_at])
+         json.dumps(change["c"]), change.get("_d"), change.get("m"), received_at])
     return cur.lastrowid
+
+
+def rows_by_id(db, table: str, ids: list[str]) -> dict[str, dict]:
+    """Return {id: row} of the rows of `table` among `ids` (all columns)."""
+    cols = columns(db, table)
+    out = {}
+    for i in range(0, len(ids), 500):
+        chunk = ids[i:i + 500]
+        marks = ", ".join("?" for _ in chunk)
+        for values in db.execute(f"SELECT * FROM {table} WHERE id IN ({marks})", chunk):
+            out[values[0]] = dict(zip(cols, values))
+    return out
 
 
 def own_changes(db, device_id: str, after: int) -> list[dict]:

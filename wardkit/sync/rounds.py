@@ -45,7 +45,7 @@ def receive_push(db, data: bytes) -> tuple[dict, Result]:
         _refuse(db, "unknown kit", header, data, None)
     try:
         header, payload = bundles.open_sealed(bytes.fromhex(device["key"]), data)
-        changes = loads_changes(bundles.read_lines(payload))
+        changes = loads_changes(bundles.read_lines(payload, digests=True))
     except bundles.BundleError as exc:
         _refuse(db, exc.reason, header, data, device)
     except Refused as exc:
@@ -92,7 +92,7 @@ def _drain_backlog(db, kit_id: str, result: Result) -> None:
             return
         held = ready[0]
         header, payload = bundles.open_sealed(bytes.fromhex(device["key"]), held["bundle"])
-        changes = loads_changes(bundles.read_lines(payload))
+        changes = loads_changes(bundles.read_lines(payload, digests=True))
         with write(db):
             queries.drop_held(db, held["id"])
         more = apply_push(db, device, header, changes)
