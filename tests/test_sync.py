@@ -388,3 +388,36 @@ def test_usb_commands_print_what_they_did_and_fail_on_a_refused_bundle(ward, tmp
     stick.write_bytes(bytes(data))
     out = ward.hub.app.test_cli_runner().invoke(args=["sync", "import", str(stick)])
     assert out.exit_code == 1 and "Refused" in out.output
+
+
+def test_two_kits_a_day_offline_one_by_lan_one_by_usb(ward):
+    """The issue's "done when": both kits work a day offline (the same person registered
+    on both, the same resident's phone changed on both), then sync, one over the LAN and
+    one by USB stick: the hub shows every visit and declaration once, one possible
+    duplicate to merge and one conflict to settle, and after another round all three
+    databases agree."""
+    shared = make_resident(ward.hub.db, _household(ward.hub), full_name="Đinh Thị Lan",
+                           phone="0912000111")
+    lan_kit, usb_kit = ward.join_by_lan("Tổ 1"), ward.join_by_file("Tổ 2")
+    visits, declarations = set(), set()
+    for kit, officer in ((lan_kit, ward.officer1), (usb_kit, ward.officer2)):
+        household = _household(kit)
+        person = make_resident(kit.db, household, full_name="Bùi Văn Khánh",
+                               cccd="001079004321", dob="1979-03-04", gender="male")
+        for _ in range(3):
+            visits.add(make_visit(kit.db, household, by=officer["id"])["id"])
+        declarations.add(make_declaration(kit.db, person, kind="vehicle", status="recorded",
+                                          by=officer["id"])["id"])
+        resident_queries.update_resident(
+            kit.db, WARD_A, shared["id"],
+            {"phone": "0987000001" if kit is lan_kit else "0987000002"}, by=officer["id"])
+    ward.lan_round("Tổ 1")
+    ward.usb_round("Tổ 2")
+    hub = ward.hub.db
+    assert {r[0] for r in hub.execute("SELECT id FROM visits")} == visits
+    assert {r[0] for r in hub.execute("SELECT id FROM declarations")} == declarations
+    conflicts = queries.open_conflicts(hub, WARD_A)
+    assert sorted(c["kind"] for c in conflicts) == ["duplicate", "overlap"]
+    ward.lan_round("Tổ 1")
+    ward.usb_round("Tổ 2")
+    assert lan_kit.synced_rows() == usb_kit.synced_rows() == ward.hub.synced_rows()
