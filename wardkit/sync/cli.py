@@ -9,10 +9,9 @@ import qrcode
 from flask import current_app
 from flask.cli import with_appcontext
 
-from .. import audit
-from ..db import apply_migrations, get_db, write
-from ..connections import sqlite3
+from ..db import get_db
 from . import client, enrol, queries, rounds
+from . import restore as restore_mod
 from .apply import Refused
 
 
@@ -180,32 +179,15 @@ def kit_revoke(name):
 def restore(backup, yes):
     """Replace this database with the copy BACKUP (checked first). Stop the server first.
     The restored hub gets a new epoch, so kits re-send what it lost."""
-    source = sqlite3.connect(f"file:{backup}?mode=ro", uri=True)
-    try:
-        integrity = source.execute("PRAGMA integrity_check").fetchone()[0]
-        fk_errors = source.execute("PRAGMA foreign_key_check").fetchall()
-        tables = {r[0] for r in source.execute("SELECT name FROM sqlite_master")}
-    except sqlite3.DatabaseError as exc:
-        source.close()
-        _fail(f"{backup} is not a readable database: {exc}")
-    if integrity != "ok" or fk_errors or "_sqlite_migrations" not in tables:
-        source.close()
-        _fail(f"{backup} failed its check ({integrity}, {len(fk_errors)} foreign-key errors)")
+    problem = restore_mod.check_copy(backup)
+    if problem:
+        _fail(f"{backup}: {problem}")
     db = get_db()
     if queries.is_kit(db):
-        source.close()
         _fail("a kit is not restored: revoke it at the hub and enrol a fresh one")
     if not yes:
         click.confirm(f"Replace {current_app.config['DATABASE']} with {backup}?", abort=True)
-    try:
-        source.backup(db.conn)
-    finally:
-        source.close()
-    apply_migrations(db)
-    with write(db):
-        epoch = queries.new_epoch(db)
-        audit.record(db, "database_restored", user_id=None, ward_code=None,
-                     detail={"epoch": epoch})
+    epoch = restore_mod.restore(db, backup)
     click.echo(f"Restored from {backup} (integrity ok); new epoch {epoch[:8]}: kits will "
                "re-send what the copy lacks at their next sync.")
 
