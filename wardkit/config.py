@@ -70,6 +70,9 @@ IMPORT_DIR = None
 # instance/sheets/), how many processes render a batch, and
 # how many household QR lookups (/r/<reference>) a user may make per minute.
 SHEETS_DIR = None
+# Field kits: where a kit's "Sync now" jobs keep their progress (None means
+# instance/sync-jobs/).
+SYNC_JOBS_DIR = None
 SHEETS_WORKERS = None  # falls back to one per core, at most 4
 # WardKit's address on the ward network, e.g. "http://192.168.1.20:5000": what every
 # household QR code opens (<address>/r/<reference>). The settings page's field, when

@@ -32,11 +32,7 @@ def connect(path: str) -> Database:
     `isolation_level=None` leaves transactions to us: `db.write()` begins them IMMEDIATE.
     :raises AssertionError: if the file cannot be put in WAL mode.
     """
-    # cached_statements: preparing a write on a synced table also compiles its change
-    # capture triggers (0.3-1.2 ms, more than running it), so a connection keeps more
-    # prepared statements than the default 128 (docs/PERFORMANCE.md#sync).
-    conn = sqlite3.connect(path, isolation_level=None, timeout=5.0, check_same_thread=False,
-                           cached_statements=512)
+    conn = sqlite3.connect(path, isolation_level=None, timeout=5.0, check_same_thread=False)
     # foreign_keys must be set outside a transaction; WAL persists but is asserted.
     conn.execute("PRAGMA busy_timeout=5000")
     mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]

@@ -5,11 +5,12 @@ Both write in transactions of at most BATCH changes with foreign keys deferred, 
 `sync_state.applying` set so the capture triggers stay quiet, and rebuild what is local
 (search index rows, the progress generation) for the rows they touched.
 """
+import contextlib
 import dataclasses
 import json
 
 from .. import audit, clock
-from ..connections import sqlite3
+from ..connections import connect, sqlite3
 from ..db import write
 from ..residents.queries import new_reference
 from ..residents.search import index_resident, unindex_resident
@@ -117,11 +118,11 @@ def write_row(db, table: str, row_id: str, values: dict, *, existing: dict | Non
 
     :raises sqlite3.IntegrityError: a clash with no rule, or a CHECK the row fails.
     """
-    if existing is not None and not values:
-        return []
     guarded = table in UNIQUE_KEYS
     clashes = []
     for _ in range(4):
+        if existing is not None and not values:
+            return clashes  # nothing (left) to change
         if existing is None:
             # The table's columns in order (the same statement every time), those the
             # row has: a column it lacks keeps its default.
@@ -311,6 +312,21 @@ def _apply_change(db, change: dict, device: dict, received_at: str, result: Resu
     result.applied += 1
 
 
+@contextlib.contextmanager
+def own_connection(db):
+    """Yield a new connection to `db`'s file for an apply, closed after it.
+
+    A connection that has prepared many write statements (a server thread's, after a day
+    of requests) ran the same apply 2-3 times slower than a new one (docs/PERFORMANCE.md,
+    *Sync*); opening one costs about a millisecond.
+    """
+    own = connect(db.wardkit_path)
+    try:
+        yield own
+    finally:
+        own.conn.close()
+
+
 def _batch_rows(db, batch: list[dict]) -> dict:
     """Return {(table, id): row} of the rows the batch's changes touch that exist."""
     by_table: dict[str, list] = {}
@@ -340,18 +356,19 @@ def apply_push(db, device: dict, header: dict, changes: list[dict], *,
         result.held_back = len(fresh)
         result.missing_from = mark + 1
     else:
-        for batch in _chunks(fresh, BATCH):
-            touched: dict = {}
-            with write(db):
-                db.execute("PRAGMA defer_foreign_keys = ON")
-                queries.set_applying(db, True)
-                rows = _batch_rows(db, batch)
-                for change in batch:
-                    _apply_change(db, change, device, received_at, result, touched, rows)
-                mark = batch[-1]["s"]
-                queries.update_device(db, device["id"], acked_seq=mark)
-                rebuild(db, touched)
-                queries.set_applying(db, False)
+        with own_connection(db) as own:
+            for batch in _chunks(fresh, BATCH):
+                touched: dict = {}
+                with write(own):
+                    own.execute("PRAGMA defer_foreign_keys = ON")
+                    queries.set_applying(own, True)
+                    rows = _batch_rows(own, batch)
+                    for change in batch:
+                        _apply_change(own, change, device, received_at, result, touched, rows)
+                    mark = batch[-1]["s"]
+                    queries.update_device(own, device["id"], acked_seq=mark)
+                    rebuild(own, touched)
+                    queries.set_applying(own, False)
         device = {**device, "acked_seq": mark}
     with write(db):
         queries.update_device(db, device["id"], last_seen_at=received_at,
@@ -365,22 +382,9 @@ def apply_push(db, device: dict, header: dict, changes: list[dict], *,
 
 # --- a kit: apply a pull from the hub -------------------------------------------------
 
-def apply_pull(db, header: dict, items: list[dict]) -> Result:
-    """Apply the hub's rows on this kit; return what it did.
-
-    A row's columns that this kit changed and the hub has not acknowledged yet keep their
-    local values (they are on their way to the hub, where conflicts are decided). A row
-    that cannot take a unique value here (a local unacknowledged row holds it) is applied
-    without it and asked for again at the next pull.
-    """
-    kit = queries.kit(db)
-    me = queries.state(db)["device_id"]
-    result = Result(sent=len(items))
-    epoch_changed = header["epoch"] != kit["hub_epoch"]
-    acked = int(header.get("acked") or 0)
-    pending = queries.pending_columns(db, me, acked)
-    order = {t: i for i, t in enumerate(PULLED)}
-    items = sorted(items, key=lambda i: (order[i["t"]], i["v"]))
+def _apply_pulled(db, items: list[dict], pending: dict) -> int | None:
+    """Apply pulled rows in batches; return the lowest version to ask for again (a
+    unique value it could not take here), or None."""
     repull = None
     for batch in _chunks(items, BATCH):
         touched: dict = {}
@@ -405,9 +409,31 @@ def apply_pull(db, header: dict, items: list[dict]) -> Result:
                     repull = min(repull or item["v"], item["v"])
                 queries.set_version(db, table, row_id, item["v"])
                 touched.setdefault(table, set()).add(row_id)
-                result.applied += 1
             rebuild(db, touched)
             queries.set_applying(db, False)
+    return repull
+
+
+def apply_pull(db, header: dict, items: list[dict]) -> Result:
+    """Apply the hub's rows on this kit; return what it did.
+
+    A row's columns that this kit changed and the hub has not acknowledged yet keep their
+    local values (they are on their way to the hub, where conflicts are decided). A row
+    that cannot take a unique value here (a local unacknowledged row holds it) is applied
+    without it and asked for again at the next pull.
+    """
+    kit = queries.kit(db)
+    me = queries.state(db)["device_id"]
+    result = Result(sent=len(items))
+    epoch_changed = header["epoch"] != kit["hub_epoch"]
+    acked = int(header.get("acked") or 0)
+    pending = queries.pending_columns(db, me, acked)
+    order = {t: i for i, t in enumerate(PULLED)}
+    items = sorted(items, key=lambda i: (order[i["t"]], i["v"]))
+    repull = None
+    with own_connection(db) as own:
+        repull = _apply_pulled(own, items, pending)
+    result.applied = len(items)
     until = int(header.get("until") or 0)
     pulled = 0 if (epoch_changed and header.get("since")) else until
     if repull is not None:
