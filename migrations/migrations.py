@@ -618,9 +618,6 @@ def sync_triggers(db, table, direction):
     changed = " UNION ALL ".join(
         f"SELECT '{c}' AS c WHERE OLD.\"{c}\" IS NOT NEW.\"{c}\"" for c in columns)
     any_changed = " OR ".join(f"OLD.\"{c}\" IS NOT NEW.\"{c}\"" for c in columns)
-    # SQLite runs a trigger's WHEN for every row written, applies included: it stays a
-    # plain scalar subquery. "Did any column change" is asked in the body instead: in
-    # the WHEN it made every update of an apply 2.5 times slower (docs/PERFORMANCE.md#sync).
     applying = "(SELECT applying FROM sync_state WHERE id = 1) = 0"
     when = {
         "both": applying,
@@ -628,11 +625,11 @@ def sync_triggers(db, table, direction):
         "hub_to_kit": f"{applying} AND (SELECT is_hub FROM sync_state WHERE id = 1) = 1",
     }[direction]
 
-    def log(op, columns_expr, only_if="1"):
+    def log(op, columns_expr):
         # The hub's own entries keep no row image: kits pull current rows, and only the
         # columns matter for conflicts. A kit's entries carry the whole row.
         return f"""
-            UPDATE sync_state SET origin_seq = origin_seq + 1 WHERE id = 1 AND ({only_if});
+            UPDATE sync_state SET origin_seq = origin_seq + 1 WHERE id = 1;
             INSERT INTO sync_log (origin_device, origin_seq, table_name, row_id, op,
                                   base_version, columns, row, made_at)
             SELECT device_id, origin_seq, {q}, NEW.id, '{op}',
@@ -641,10 +638,9 @@ def sync_triggers(db, table, direction):
                    {columns_expr},
                    CASE WHEN is_hub THEN NULL ELSE {row} END,
                    NEW."{time_column}"
-            FROM sync_state WHERE id = 1 AND ({only_if});
+            FROM sync_state WHERE id = 1;
             INSERT INTO sync_versions (table_name, row_id, version)
-            SELECT {q}, NEW.id, last_insert_rowid() FROM sync_state
-            WHERE id = 1 AND is_hub AND ({only_if})
+            SELECT {q}, NEW.id, last_insert_rowid() FROM sync_state WHERE id = 1 AND is_hub
             ON CONFLICT (table_name, row_id) DO UPDATE SET version = excluded.version;"""
 
     db.executescript(f"""
@@ -657,9 +653,8 @@ def sync_triggers(db, table, direction):
             WHEN {when}
             BEGIN {log("insert", all_columns)} END;
         CREATE TRIGGER {table}_sync_update AFTER UPDATE ON {table}
-            WHEN {when}
-            BEGIN {log("update", f"(SELECT json_group_array(c) FROM ({changed}))",
-                       any_changed)} END;
+            WHEN {when} AND ({any_changed})
+            BEGIN {log("update", f"(SELECT json_group_array(c) FROM ({changed}))")} END;
     """)
     if direction != "kit_to_hub":  # the audit log refuses deletes already (append-only)
         db.execute(f"""CREATE TRIGGER {table}_sync_no_delete BEFORE DELETE ON {table}

@@ -114,7 +114,7 @@ def write_row(db, table: str, row_id: str, values: dict, *, existing: dict | Non
     Columns are always named in the table's order, so the same kind of change is the
     same statement, prepared once per connection: preparing a write on a synced table
     compiles its capture triggers too, which costs more than running it
-    (docs/PERFORMANCE.md#sync).
+    (docs/PERFORMANCE.md, "Sync").
 
     :raises sqlite3.IntegrityError: a clash with no rule, or a CHECK the row fails.
     """
