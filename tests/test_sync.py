@@ -421,3 +421,16 @@ def test_two_kits_a_day_offline_one_by_lan_one_by_usb(ward):
     ward.lan_round("Tổ 1")
     ward.usb_round("Tổ 2")
     assert lan_kit.synced_rows() == usb_kit.synced_rows() == ward.hub.synced_rows()
+
+
+def test_a_kit_answers_a_user_or_settings_change_with_a_page_not_a_500(ward):
+    kit = ward.join_by_file("K1")
+    client = kit.client
+    from tests.conftest import Auth
+    auth = Auth(client)
+    assert auth.login("admin").status_code == 303
+    page = auth.post("/admin/users", data={"username": "moi", "display_name": "Người mới",
+                                           "role": "officer", "password": "mot mat khau dai",
+                                           "password_confirm": "mot mat khau dai"})
+    assert page.status_code == 409 and "máy chủ phường" in page.text
+    assert kit.count("users") == ward.hub.count("users")

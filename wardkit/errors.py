@@ -38,6 +38,16 @@ def storage_problem(exc: Exception) -> str | None:
     return None
 
 
+# What the capture triggers answer when a field kit is asked to change users or ward
+# settings (migrations 0013): those change at the hub and reach the kit by sync.
+HUB_ONLY_MESSAGE = "changed at the hub"
+
+
+def hub_only(exc: Exception) -> bool:
+    """Return True when `exc` is a field kit refusing a change that belongs to the hub."""
+    return isinstance(exc, sqlite3.IntegrityError) and HUB_ONLY_MESSAGE in str(exc)
+
+
 def init_app(app: Flask) -> None:
     """Register the error handlers."""
 
@@ -62,6 +72,10 @@ def init_app(app: Flask) -> None:
     def server_error(exc):
         if isinstance(exc, HTTPException):
             return http_error(exc)
+        if hub_only(exc):
+            return error_response(409, _(
+                "This is a field kit: users, passwords and ward settings are changed on "
+                "the ward hub, and reach this kit at its next sync. Nothing was saved."))
         problem = storage_problem(exc)
         if problem is not None:
             # The transaction rolled back (write() does that), so nothing half-written.
