@@ -8,6 +8,7 @@ locally, but fail in CI (CI=true), where a missing browser must never pass silen
 import os
 import pathlib
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import pytest
@@ -72,12 +73,12 @@ def seed(live_app):
         )
 
 
-@pytest.fixture
-def live_server(live_app, seed):
-    """Serve the seeded app on 127.0.0.1 (a free port) from a daemon thread; yield the
-    base URL, e.g. "http://127.0.0.1:41234" (no trailing slash); shut down after."""
-    server = make_server("127.0.0.1", 0, live_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="wardkit-live-server",
+@contextmanager
+def serving(app, name: str = "live-server"):
+    """Serve `app` on 127.0.0.1 (a free port) from a daemon thread; yield the base URL,
+    e.g. "http://127.0.0.1:41234" (no trailing slash); shut down after."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name=f"wardkit-{name}",
                               daemon=True)
     thread.start()
     try:
@@ -86,6 +87,13 @@ def live_server(live_app, seed):
         server.shutdown()
         thread.join(timeout=5)
         server.server_close()
+
+
+@pytest.fixture
+def live_server(live_app, seed):
+    """The seeded app served on a real socket (`serving`); yields its base URL."""
+    with serving(live_app) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -9,14 +9,11 @@ Selectors use ids and data attributes; the text asserted is data, or the Vietnam
 status the leader reads.
 """
 import re
-import threading
-from contextlib import contextmanager
 from datetime import date
 
 from playwright.sync_api import expect
-from werkzeug.serving import make_server
 
-from tests.browser.conftest import open_page
+from tests.browser.conftest import open_page, serving
 from tests.browser.test_shell import assert_clean, log_in
 from tests.factories import WARD_A, make_group, make_household, make_resident, make_user
 from tests.sync_nodes import Node
@@ -27,20 +24,6 @@ LICENCE_NO = "001234567890"
 FORM = "#declaration form"
 RECORDED = "Đã ghi nhận"   # the leader's list: status "recorded"
 SYNC_MS = 15000            # the sync job runs in the kit's server and is polled every second
-
-
-@contextmanager
-def serving(app, name):
-    """Serve `app` on 127.0.0.1 (a free port) from a daemon thread; yield its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name=f"wardkit-{name}", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
-        server.server_close()
 
 
 def test_kit_records_in_the_browser_syncs_and_the_leader_sees_it_on_the_hub(
