@@ -2,13 +2,13 @@
 kits, with random sync rounds in between, end, after a final round everywhere, with the
 same synced tables on all three and no acknowledged write missing."""
 import pathlib
+import shutil
 import tempfile
 
 from hypothesis import HealthCheck, settings, strategies as st
 from hypothesis.stateful import (RuleBasedStateMachine, initialize, invariant, rule,
                                  run_state_machine_as_test)
 
-from wardkit.db import apply_migrations, connect
 from wardkit.residents import queries as resident_queries
 from wardkit.sync import queries
 from wardkit.visits import queries as visit_queries
@@ -22,20 +22,6 @@ NAMES = ["Nguyễn Văn An", "Trần Thị Bình", "Lê Văn Cường", "Phạm 
 CCCDS = [None, "001085001111", "001085002222", "001190003333"]
 PHONES = ["0912000001", "0912000002", "0987000003", None]
 NODES = ["hub", "K1", "K2"]
-
-_template: dict = {}
-
-
-def _migrated_template() -> pathlib.Path:
-    if "path" not in _template:
-        path = pathlib.Path(tempfile.mkdtemp(prefix="wardkit-sync-")) / "template.db"
-        db = connect(str(path))
-        apply_migrations(db)
-        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        db.close()
-        _template["path"] = path
-    return _template["path"]
-
 
 class _Patch:
     """A tiny monkeypatch for the state machine (it lives outside pytest's fixtures)."""
@@ -61,7 +47,7 @@ class ThreeNodes(RuleBasedStateMachine):
         self.clock = FakeClock()
         self.patch.setattr(clock, "now", self.clock)
         self.tmp = pathlib.Path(tempfile.mkdtemp(prefix="wardkit-nodes-"))
-        self.ward = Ward(self.tmp, _migrated_template(), self.patch)
+        self.ward = Ward(self.tmp, self.template, self.patch)
         make_household(self.ward.hub.db)
         self.ward.join_by_file("K1")
         self.ward.join_by_file("K2")
@@ -72,6 +58,7 @@ class ThreeNodes(RuleBasedStateMachine):
             for node in [self.ward.hub, *self.ward.kits.values()]:
                 node.db.close()
             self.patch.close()
+            shutil.rmtree(self.tmp, ignore_errors=True)
 
     def node(self, name):
         return self.ward.hub if name == "hub" else self.ward.kits[name]
@@ -181,7 +168,8 @@ class Converging(ThreeNodes):
             super().teardown()
 
 
-def test_three_nodes_converge():
+def test_three_nodes_converge(migrated_template):
+    Converging.template = migrated_template   # conftest's migrated database, copied per node
     run_state_machine_as_test(Converging, settings=settings(
         max_examples=10, stateful_step_count=20, deadline=None,
         suppress_health_check=list(HealthCheck)))

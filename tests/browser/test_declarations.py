@@ -166,6 +166,19 @@ def test_vehicle_declaration_from_household_to_verified(live_server, db_path, br
 LICENCE_NO = "001234567890"
 
 
+def record_licence(page, licence_no: str = LICENCE_NO) -> None:
+    """On an open licence draft: fill it in (class B2, issued 20/05/2019, official duty),
+    check that the read-back shows the number, and confirm it (recorded)."""
+    page.fill("#decl-licence_no", licence_no)
+    page.fill("#decl-licence_class", "B2")
+    page.fill("#decl-issued_on", "20/05/2019")
+    page.check(f"{FORM} input[name=lawful_basis][value=official_duty]")
+    page.click(f"{FORM} button[type=submit]")
+    readback = page.locator("#declaration.declaration-readback")
+    expect(readback.locator("dl.readback")).to_contain_text(licence_no)
+    readback.locator("form:has(input[name=confirm][value='1']) button[type=submit]").click()
+
+
 def test_licence_from_the_card_then_next_step_and_a_visit_keeps_the_buttons(
         live_server, db_path, page, page_log, seed, home):
     """Issue 9: "Thêm GPLX" is a POST that opens the draft; once recorded, the card lists
@@ -189,14 +202,7 @@ def test_licence_from_the_card_then_next_step_and_a_visit_keeps_the_buttons(
     assert _declaration(db_path, declaration_id)["status"] == "draft"
 
     # Fill it in, read it back, record it.
-    page.fill("#decl-licence_no", LICENCE_NO)
-    page.fill("#decl-licence_class", "B2")
-    page.fill("#decl-issued_on", "20/05/2019")
-    page.check(f"{FORM} input[name=lawful_basis][value=official_duty]")
-    page.click(f"{FORM} button[type=submit]")
-    readback = page.locator("#declaration.declaration-readback")
-    expect(readback.locator("dl.readback")).to_contain_text(LICENCE_NO)
-    readback.locator("form:has(input[name=confirm][value='1']) button[type=submit]").click()
+    record_licence(page)
     expect(page).to_have_url(household_url)
     assert _declaration(db_path, declaration_id)["status"] == "recorded"
 

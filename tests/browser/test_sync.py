@@ -14,14 +14,13 @@ from datetime import date
 from playwright.sync_api import expect
 
 from tests.browser.conftest import open_page, serving
+from tests.browser.test_declarations import LICENCE_NO, record_licence
 from tests.browser.test_shell import assert_clean, log_in
 from tests.factories import WARD_A, make_group, make_household, make_resident, make_user
 from tests.sync_nodes import Node
 from wardkit.sync import client, enrol
 from wardkit.visits import queries as visit_queries
 
-LICENCE_NO = "001234567890"
-FORM = "#declaration form"
 RECORDED = "Đã ghi nhận"   # the leader's list: status "recorded"
 SYNC_MS = 15000            # the sync job runs in the kit's server and is polled every second
 
@@ -73,15 +72,7 @@ def test_kit_records_in_the_browser_syncs_and_the_leader_sees_it_on_the_hub(
             page.locator(f"#resident-{mai['id']} button[data-add=licence]").click()
             expect(page).to_have_url(re.compile(rf"^{re.escape(kit_url)}/declarations/[^/?#]+$"))
             declaration_id = page.url.rsplit("/", 1)[-1]
-            page.fill("#decl-licence_no", LICENCE_NO)
-            page.fill("#decl-licence_class", "B2")
-            page.fill("#decl-issued_on", "20/05/2019")
-            page.check(f"{FORM} input[name=lawful_basis][value=official_duty]")
-            page.click(f"{FORM} button[type=submit]")
-            readback = page.locator("#declaration.declaration-readback")
-            expect(readback.locator("dl.readback")).to_contain_text(LICENCE_NO)
-            readback.locator("form:has(input[name=confirm][value='1']) button[type=submit]"
-                             ).click()
+            record_licence(page)
             expect(page).to_have_url(household_url)
             expect(page.locator(f"#person-declaration-{declaration_id}")).to_have_attribute(
                 "data-status", "recorded")

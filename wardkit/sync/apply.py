@@ -7,7 +7,6 @@ Both write in transactions of at most BATCH changes with foreign keys deferred, 
 """
 import contextlib
 import dataclasses
-import json
 
 from .. import audit, clock
 from ..connections import connect, sqlite3
@@ -391,9 +390,10 @@ def _apply_pulled(db, items: list[dict], pending: dict) -> int | None:
         with write(db):
             db.execute("PRAGMA defer_foreign_keys = ON")
             queries.set_applying(db, True)
+            rows = _batch_rows(db, batch)  # a pull holds each row once
             for item in batch:
                 table, row_id, row = item["t"], item["id"], item["r"]
-                existing = queries.get_row(db, table, row_id)
+                existing = rows.get((table, row_id))
                 keep = pending.get((table, row_id), set())
                 if existing is None:
                     clashes = write_row(db, table, row_id, dict(row), existing=None)
@@ -489,7 +489,3 @@ def loads_changes(items: list[dict]) -> list[dict]:
                 and isinstance(c.get("c"), list) and isinstance(c.get("o"), str)):
             raise Refused("damaged change")
     return items
-
-
-def dumps(value) -> str:
-    return json.dumps(value, ensure_ascii=False)

@@ -35,8 +35,10 @@ def normal_code(code: str) -> str:
     return "".join(ch for ch in code.upper() if ch.isalnum()).translate(table)
 
 
-def _salt(code: str) -> str:
-    return "wardkit-enrol:" + normal_code(code)[:4]
+def _code_key(code: str) -> bytes:
+    """Return the key the code unlocks (salted with its lookup part, which the hub can
+    read in a bundle's header before it knows which enrolment the bundle is for)."""
+    return bundles.code_key(normal_code(code), "wardkit-enrol:" + normal_code(code)[:4])
 
 
 def add_kit(db, *, name: str, ward_code: str, group_id: str | None, by: str | None) -> tuple[dict, str]:
@@ -52,7 +54,7 @@ def add_kit(db, *, name: str, ward_code: str, group_id: str | None, by: str | No
     if queries.get_device(db, name=name):
         raise EnrolError(f"a kit named {name!r} exists already")
     code = new_code()
-    key = bundles.code_key(normal_code(code), _salt(code))
+    key = _code_key(code)
     kit_id = new_id()
     with write(db):
         queries.insert_device(
@@ -65,15 +67,16 @@ def add_kit(db, *, name: str, ward_code: str, group_id: str | None, by: str | No
     return queries.get_device(db, kit_id=kit_id), code
 
 
-def _welcome(db, device: dict, code: str, extra: dict) -> bytes:
+def _welcome(db, device: dict, key: bytes, lookup: str, extra: dict | None = None) -> bytes:
+    """Return the sealed welcome for `device`: its id, name, key and ward, the hub's
+    device id and epoch, and `extra` (the ward's rows, in an enrolment file)."""
     state = queries.state(db)
-    header = {"kind": "welcome", "lookup": normal_code(code)[:4], "ward": device["ward_code"],
+    header = {"kind": "welcome", "lookup": lookup, "ward": device["ward_code"],
               "device": state["device_id"], "epoch": state["epoch"],
               "created_at": clock.now_iso()}
     payload = {"kit_id": device["id"], "name": device["name"], "key": device["key"],
                "ward": device["ward_code"], "hub_device_id": state["device_id"],
-               "epoch": state["epoch"], **extra}
-    key = bundles.code_key(normal_code(code), _salt(code))
+               "epoch": state["epoch"], **(extra or {})}
     return bundles.seal(key, header, json.dumps(payload, ensure_ascii=False).encode())
 
 
@@ -82,8 +85,8 @@ def enrolment_file(db, device: dict, code: str, *, by: str | None) -> bytes:
     ward's rows, sealed under the code. The code then no longer works over the LAN
     (the kit's first push binds it)."""
     items, until = pull_items(db, device["ward_code"], 0)
-    data = _welcome(db, device, code, {"pull": items, "until": until,
-                                       "acked": device["acked_seq"]})
+    data = _welcome(db, device, _code_key(code), normal_code(code)[:4],
+                    {"pull": items, "until": until, "acked": device["acked_seq"]})
     with write(db):
         queries.update_device(db, device["id"], code_hash=None)
         audit.record(db, "sync_enrolment_file_written", user_id=by,
@@ -97,8 +100,8 @@ def join_request(db, code: str) -> bytes:
     state = queries.state(db)
     header = {"kind": "join", "lookup": normal_code(code)[:4], "device": state["device_id"],
               "created_at": clock.now_iso()}
-    key = bundles.code_key(normal_code(code), _salt(code))
-    return bundles.seal(key, header, json.dumps({"device_id": state["device_id"]}).encode())
+    return bundles.seal(_code_key(code), header,
+                        json.dumps({"device_id": state["device_id"]}).encode())
 
 
 def receive_join(db, data: bytes) -> bytes:
@@ -130,14 +133,7 @@ def receive_join(db, data: bytes) -> bytes:
             audit.record(db, "sync_kit_joined", user_id=None, ward_code=device["ward_code"],
                          entity="sync_devices", entity_id=device["id"],
                          detail={"name": device["name"]})
-        state = queries.state(db)
-        welcome_header = {"kind": "welcome", "lookup": lookup, "ward": device["ward_code"],
-                          "device": state["device_id"], "epoch": state["epoch"],
-                          "created_at": clock.now_iso()}
-        body = {"kit_id": device["id"], "name": device["name"], "key": device["key"],
-                "ward": device["ward_code"], "hub_device_id": state["device_id"],
-                "epoch": state["epoch"]}
-        return bundles.seal(key, welcome_header, json.dumps(body).encode())
+        return _welcome(db, device, key, lookup)
     raise Refused("unknown or used enrolment code")
 
 
@@ -154,8 +150,7 @@ def open_welcome(data: bytes, code: str) -> dict:
     :raises Refused: the code does not open it.
     """
     try:
-        header, payload = bundles.open_sealed(bundles.code_key(normal_code(code), _salt(code)),
-                                              data)
+        header, payload = bundles.open_sealed(_code_key(code), data)
     except bundles.BundleError as exc:
         raise Refused("the code does not open this enrolment" if exc.reason == "bad seal"
                       else exc.reason) from None
