@@ -37,7 +37,7 @@ from wardkit.groups import queries as group_queries  # noqa: E402
 from wardkit.ids import new_id  # noqa: E402
 from wardkit.residents import fake  # noqa: E402
 from wardkit.residents import queries as resident_queries  # noqa: E402
-from wardkit.visits import progress as progress_mod  # noqa: E402
+from wardkit.reports import figures  # noqa: E402
 from wardkit.visits import queries as visit_queries  # noqa: E402
 from wardkit.visits.days import adult_cutoff, local_today  # noqa: E402
 
@@ -210,7 +210,7 @@ def main():
 
     def progress_query():
         with app.test_request_context():
-            progress_mod.progress(db, WARD)
+            figures.ward_figures(db, WARD)
 
     visited = [r[0] for r in db.execute("SELECT id FROM households LIMIT 1000")]
 
@@ -228,7 +228,7 @@ def main():
                        [clock.now_iso(), rng.choice(people)])
 
     def count_uncached():
-        progress_mod.count_groups(db, WARD, local_today())
+        figures.count_groups(db, WARD, local_today())
 
     contenders = [
         ("SELECT count(*) FROM residents", count_residents),

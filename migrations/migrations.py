@@ -812,3 +812,168 @@ def m0013_sync(db):
         sync_triggers(db, table, "kit_to_hub")
     for table in SYNC_HUB_TO_KIT_0013:
         sync_triggers(db, table, "hub_to_kit")
+
+
+# --- daily reports (issue 12, docs/ARCHITECTURE.md#reports) -------------------------------
+
+@migrations(name="0014_reports")
+def m0014_reports(db):
+    # The ward's daily report: the figures counted at a cut-off, stored (never recounted)
+    # as JSON, with the leader's note. A locked report refuses every change, like the
+    # audit log; a correction is a new revision with its reason, and both stay. Reports,
+    # the iHanoi account lists and the wards' files received by the city are the hub's
+    # own records: never synced (wardkit/sync/tables.py).
+    db.executescript("""
+        CREATE TABLE reports (
+            id TEXT PRIMARY KEY,
+            ward_code TEXT NOT NULL REFERENCES wards(code),
+            report_date TEXT NOT NULL CHECK (date(report_date) IS report_date),
+            revision INTEGER NOT NULL CHECK (revision >= 1),
+            cutoff_at TEXT NOT NULL,
+            taken_at TEXT NOT NULL,
+            -- NULL: taken automatically at the cut-off.
+            taken_by TEXT REFERENCES users(id),
+            figures TEXT NOT NULL CHECK (json_valid(figures)),
+            note TEXT CHECK (note IS NULL OR length(note) <= 2000),
+            reason TEXT CHECK (reason IS NULL OR length(reason) <= 500),
+            locked_at TEXT,
+            locked_by TEXT REFERENCES users(id),
+            signer_name TEXT,
+            signer_title TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            updated_by TEXT,
+            CHECK (revision = 1 OR reason IS NOT NULL),
+            CHECK ((locked_at IS NULL) = (locked_by IS NULL))
+        );
+        CREATE UNIQUE INDEX reports_ward_date_revision
+            ON reports (ward_code, report_date, revision);
+        CREATE TRIGGER reports_locked_no_update BEFORE UPDATE ON reports
+            WHEN OLD.locked_at IS NOT NULL
+        BEGIN
+            SELECT RAISE(ABORT, 'a locked report is immutable: make a revision');
+        END;
+        CREATE TRIGGER reports_figures_no_update
+            BEFORE UPDATE OF id, ward_code, report_date, revision, cutoff_at, taken_at,
+                             taken_by, figures, reason ON reports
+        BEGIN
+            SELECT RAISE(ABORT, 'a report''s figures are stored once');
+        END;
+        CREATE TRIGGER reports_no_delete BEFORE DELETE ON reports
+        BEGIN
+            SELECT RAISE(ABORT, 'reports are never deleted');
+        END;
+
+        -- The city service centre's list of iHanoi accounts in the ward: one row per
+        -- import with its counts; the file itself is deleted once imported.
+        CREATE TABLE ihanoi_lists (
+            id TEXT PRIMARY KEY,
+            ward_code TEXT NOT NULL REFERENCES wards(code),
+            list_date TEXT NOT NULL CHECK (date(list_date) IS list_date),
+            imported_at TEXT NOT NULL,
+            imported_by TEXT REFERENCES users(id),
+            rows INTEGER NOT NULL,
+            matched_cccd INTEGER NOT NULL,
+            matched_phone INTEGER NOT NULL,
+            ambiguous_phone INTEGER NOT NULL,
+            not_in_registry INTEGER NOT NULL,
+            unreadable INTEGER NOT NULL
+        );
+        CREATE INDEX ihanoi_lists_ward_date ON ihanoi_lists (ward_code, list_date, imported_at);
+
+        -- Who a list confirmed: only the match, never the list's own row. Separate from
+        -- residents.ihanoi_status, which is what officers marked at the door.
+        CREATE TABLE ihanoi_list_matches (
+            list_id TEXT NOT NULL REFERENCES ihanoi_lists(id),
+            resident_id TEXT NOT NULL REFERENCES residents(id),
+            matched_by TEXT NOT NULL CHECK (matched_by IN ('cccd', 'phone')),
+            account_status TEXT NOT NULL CHECK (account_status IN ('activated', 'registered')),
+            activated_on TEXT CHECK (activated_on IS NULL OR date(activated_on) IS activated_on),
+            PRIMARY KEY (list_id, resident_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX ihanoi_list_matches_resident ON ihanoi_list_matches (resident_id);
+
+        -- At the city: the ward report files received, the newest revision per ward and
+        -- day (counts only, as the ward sent them).
+        CREATE TABLE city_reports (
+            id TEXT PRIMARY KEY,
+            ward_code TEXT NOT NULL REFERENCES wards(code),
+            report_date TEXT NOT NULL CHECK (date(report_date) IS report_date),
+            revision INTEGER NOT NULL,
+            cutoff_at TEXT NOT NULL,
+            locked_at TEXT,
+            sha256 TEXT NOT NULL,
+            payload TEXT NOT NULL CHECK (json_valid(payload)),
+            received_at TEXT NOT NULL,
+            received_by TEXT REFERENCES users(id),
+            replaced_revision INTEGER
+        );
+        CREATE UNIQUE INDEX city_reports_ward_date ON city_reports (ward_code, report_date);
+
+        -- The report counts declarations by kind and status without reading the table.
+        DROP INDEX declarations_ward_progress;
+        CREATE INDEX declarations_ward_report
+            ON declarations (ward_code, status, deleted_at, resident_id, kind);
+        -- The report counts residents needing support at home: a change of that flag (or
+        -- of a declaration's kind) must make the cached figures count again.
+        DROP TRIGGER residents_progress_update;
+        CREATE TRIGGER residents_progress_update
+            AFTER UPDATE OF dob, ihanoi_status, deleted_at, household_id, ward_code,
+                            needs_home_support
+            ON residents
+            BEGIN UPDATE data_generations SET n = n + 1 WHERE name = 'progress'; END;
+        DROP TRIGGER declarations_progress_update;
+        CREATE TRIGGER declarations_progress_update
+            AFTER UPDATE OF status, deleted_at, resident_id, ward_code, kind ON declarations
+            BEGIN UPDATE data_generations SET n = n + 1 WHERE name = 'progress'; END;
+    """)
+
+
+@migrations(name="0015_city_viewers", transactional=False)
+def m0015_city_viewers(db):
+    # A viewer may be scoped to the whole city (issue 12): such a user belongs to no ward
+    # and sees only the wards' reports. users.ward_code becomes nullable, which SQLite can
+    # only do by rebuilding the table, in one transaction of its own. Other tables refer
+    # to users, so foreign keys are off during the rebuild (dropping the old table would
+    # count every reference as broken, even deferred) and checked before the commit.
+    if "scope" not in {r[1] for r in db.execute("PRAGMA table_info(users)")}:
+        columns = ", ".join(r[1] for r in db.execute("PRAGMA table_info(users)"))
+        db.execute("PRAGMA foreign_keys = OFF")
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute("""
+                CREATE TABLE users_0015 (
+                    id TEXT PRIMARY KEY,
+                    username TEXT NOT NULL COLLATE NOCASE UNIQUE,
+                    password_hash TEXT NOT NULL,
+                    display_name TEXT NOT NULL,
+                    role TEXT NOT NULL CHECK (role IN ('admin', 'leader', 'officer', 'kiosk',
+                                                      'viewer')),
+                    ward_code TEXT REFERENCES wards(code),
+                    scope TEXT NOT NULL DEFAULT 'ward' CHECK (scope IN ('ward', 'city')),
+                    is_active INTEGER NOT NULL DEFAULT 1 CHECK (is_active IN (0, 1)),
+                    is_demo INTEGER NOT NULL DEFAULT 0 CHECK (is_demo IN (0, 1)),
+                    password_changed_at TEXT NOT NULL,
+                    created_at TEXT NOT NULL,
+                    updated_at TEXT NOT NULL,
+                    updated_by TEXT,
+                    deleted_at TEXT,
+                    CHECK ((scope = 'city') = (ward_code IS NULL)),
+                    CHECK (scope = 'ward' OR role = 'viewer')
+                )""")
+            db.execute(f"INSERT INTO users_0015 ({columns}) SELECT {columns} FROM users")
+            db.execute("DROP TABLE users")
+            db.execute("ALTER TABLE users_0015 RENAME TO users")
+            db.execute("CREATE INDEX users_ward ON users (ward_code)")
+            problems = db.execute("PRAGMA foreign_key_check").fetchall()
+            if problems:
+                raise RuntimeError(f"0015: foreign keys broken by the rebuild: {problems}")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        finally:
+            db.execute("PRAGMA foreign_keys = ON")
+    # Dropping the old table dropped its capture triggers: recreate them (idempotent, so a
+    # step interrupted after the commit completes here when run again).
+    sync_triggers(db, "users", "hub_to_kit")

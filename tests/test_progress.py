@@ -13,6 +13,7 @@ from tests.factories import (WARD_B, make_declaration, make_group, make_househol
 from wardkit import clock
 from wardkit.clock import HANOI
 from wardkit.visits import progress as progress_mod
+from wardkit.reports import figures
 from wardkit.visits import queries
 
 NOW = datetime(2026, 12, 3, 3, 0, tzinfo=timezone.utc)  # Thu 3 Dec 2026, 10:00 in Hanoi
@@ -81,7 +82,7 @@ def ward(db, fake_clock):
 
 def test_progress_numbers(app, db, ward):
     with app.test_request_context():
-        report = progress_mod.progress(db, "00103")
+        report = figures.ward_figures(db, "00103")
     assert report["report_date"] == date(2026, 12, 3)
     rows = {row["name"]: row for row in report["rows"]}
     assert list(rows) == ["=SUM(A1:A9)", "Tổ 1", "Tổ 2"]  # natural name order
@@ -191,9 +192,9 @@ def test_cached_progress_follows_every_write(app, db, ward, fake_clock):
     """The second read comes from progress_cache; any write to a counted table, even one
     carrying an old timestamp (as a sync would), makes the next read count again."""
     with app.test_request_context():
-        first = progress_mod.progress(db, "00103")
+        first = figures.ward_figures(db, "00103")
         assert db.execute("SELECT count(*) FROM progress_cache").fetchone()[0] == 1
-        assert progress_mod.progress(db, "00103")["total"]["adults"] == 4
+        assert figures.ward_figures(db, "00103")["total"]["adults"] == 4
         # A resident arrives, stamped last year: still counted at once.
         b1 = db.execute("SELECT household_id FROM residents WHERE id = ?",
                         [ward["r7"]["id"]]).fetchone()[0]
@@ -201,13 +202,13 @@ def test_cached_progress_follows_every_write(app, db, ward, fake_clock):
         make_resident(db, {"id": b1, "ward_code": "00103"}, dob=date(1990, 5, 5),
                       ihanoi_status="activated")
         fake_clock.current = NOW
-        again = progress_mod.progress(db, "00103")
+        again = figures.ward_figures(db, "00103")
         assert again["total"]["adults"] == first["total"]["adults"] + 1
         assert again["total"]["activated"] == first["total"]["activated"] + 1
         # A raw status change with no timestamp at all.
         db.execute("UPDATE residents SET ihanoi_status = 'installed' WHERE id = ?",
                    [ward["r7"]["id"]])
-        assert progress_mod.progress(db, "00103")["total"]["activated"] == \
+        assert figures.ward_figures(db, "00103")["total"]["activated"] == \
             again["total"]["activated"] - 1
         # Writes that cannot change a count leave the cache alone (schema 0009).
         generation = db.execute("SELECT n FROM data_generations").fetchone()[0]
@@ -218,7 +219,7 @@ def test_cached_progress_follows_every_write(app, db, ward, fake_clock):
         # The next day the same data is counted for the new day (the 14-year-old of
         # yesterday is now 15).
         fake_clock.current = datetime(2026, 12, 4, 3, 0, tzinfo=timezone.utc)
-        tomorrow = progress_mod.progress(db, "00103")
+        tomorrow = figures.ward_figures(db, "00103")
         assert tomorrow["report_date"] == date(2026, 12, 4)
         assert tomorrow["total"]["adults"] == again["total"]["adults"] + 1
 
@@ -236,7 +237,7 @@ def test_visits_leave_the_cache_to_the_next_read(app, db, ward, fake_clock):
              ("nobody_home", None), ("come_back", {"ihanoi_status": "installed"}),
              ("declined", {"ihanoi_status": "not_installed"}), ("done", None)]
     with app.test_request_context():
-        progress_mod.progress(db, "00103")  # the cache is current
+        figures.ward_figures(db, "00103")  # the cache is current
         for n, (outcome, change) in enumerate(steps * 2):
             fake_clock.advance(minutes=1)
             household = households[n % len(households)]
@@ -249,11 +250,11 @@ def test_visits_leave_the_cache_to_the_next_read(app, db, ward, fake_clock):
                               if outcome == "come_back" else None))
             assert db.execute("SELECT * FROM progress_cache").fetchone() == cache_before
             cached = [{k: v for k, v in row.items() if k != "percent"}
-                      for row in progress_mod.progress(db, "00103")["rows"]]
-            fresh = progress_mod.count_groups(db, "00103", date(2026, 12, 3))
+                      for row in figures.ward_figures(db, "00103")["rows"]]
+            fresh = figures.count_groups(db, "00103", date(2026, 12, 3))
             assert cached == fresh, (n, outcome)
             key = db.execute("SELECT cache_key FROM progress_cache").fetchone()[0]
             assert key != cache_before[1]  # counted again after the visit...
-            progress_mod.progress(db, "00103")
+            figures.ward_figures(db, "00103")
             assert db.execute("SELECT cache_key FROM progress_cache").fetchone()[0] == \
                 key  # ...once: the next read is served from the cache

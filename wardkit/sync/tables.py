@@ -18,9 +18,11 @@ SYNCED = BOTH + KIT_TO_HUB + HUB_TO_KIT
 PUSHABLE = BOTH + KIT_TO_HUB
 PULLED = HUB_TO_KIT + BOTH
 
-# Never synced: reference data every node ships with, sessions and throttling, what each
+# Never synced: reference data every node ships with, sessions and throttling, the hub's
+# daily reports and account lists and the city's received reports, what each
 # node rebuilds for itself (search index, progress cache), and sync's own bookkeeping.
 LOCAL_ONLY = ("wards", "user_sessions", "login_attempts", "residents_fts",
+              "reports", "ihanoi_lists", "ihanoi_list_matches", "city_reports",
               "progress_cache", "data_generations", "_sqlite_migrations",
               "sync_state", "sync_log", "sync_versions", "sync_kit", "sync_devices",
               "sync_backlog", "sync_quarantine", "sync_conflicts")

@@ -15,6 +15,7 @@ from ..htmx import page_or_fragment, wants_fragment
 from ..residents import queries as resident_queries
 from ..security import FIELD_ROLES, MANAGER_ROLES, PROGRESS_ROLES, roles
 from . import progress as progress_mod
+from ..reports.figures import ward_figures
 from . import queries
 from .days import local_today
 from .forms import COME_BACK_TIMES, AssignmentForm, VisitForm, come_back_days
@@ -181,7 +182,7 @@ def progress():
     """Show each group's coverage: adults, iHanoi activations against the target,
     households visited, follow-ups due, declarations; sortable."""
     db = get_db()
-    report = progress_mod.progress(db, current_user.ward_code)
+    report = ward_figures(db, current_user.ward_code)
     sort, descending = _sort_args()
     rows = progress_mod.sort_rows(report["rows"], sort, descending)
     return render_template(
