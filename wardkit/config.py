@@ -93,3 +93,12 @@ WTF_CSRF_TIME_LIMIT = None
 # with the browser session, and the server-side record enforces the real limits.
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+
+# The daily report (docs/ARCHITECTURE.md#reports): each day's report counts the ward as
+# it stands at this Hanoi time; it is taken then by itself (the server's report clock, or
+# the first request after it) unless someone took it first.
+REPORT_CUTOFF = "07:00"
+# The city expects every ward's report by this Hanoi time; /city lists the late ones.
+CITY_REPORT_DEADLINE = "10:00"
+# The body above the ward police on the report's letterhead.
+REPORT_PARENT_UNIT = "CÔNG AN THÀNH PHỐ HÀ NỘI"
