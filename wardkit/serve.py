@@ -115,7 +115,10 @@ def run_gunicorn(options: dict) -> None:
             # In the worker, after fork(): the same environment and instance/config.py
             # as `flask serve` read, so the same settings.
             from . import create_app
-            return create_app()
+            from .reports import schedule
+            app = create_app()
+            schedule.start(app)  # the daily report at the cut-off, in every worker
+            return app
 
     WardKit().run()
 
@@ -145,6 +148,8 @@ def serve_command(host, port, processes):
         run_gunicorn(gunicorn_options(sock, count, threads))
         return
     import waitress
+    from .reports import schedule
+    schedule.start(app)  # the daily report at the cut-off
     waitress.serve(app, sockets=[sock], threads=threads, ident="WardKit")
 
 
