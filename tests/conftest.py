@@ -16,6 +16,20 @@ TEST_CONFIG = {
 }
 
 
+JOB_FOLDERS = {"IMPORT_DIR": "imports", "SHEETS_DIR": "sheets", "SYNC_JOBS_DIR": "sync-jobs"}
+
+
+@pytest.fixture(autouse=True)
+def job_folders(tmp_path, monkeypatch):
+    """Put every app's background-job folders (imports, sheets, sync) under this test's
+    tmp_path instead of the repository's shared instance/: tests running side by side
+    (`make test` runs 2 pytest-xdist workers) never read, sweep or leave each other's job
+    files. Through the environment (WARDKIT_*), so apps built by a test itself and the
+    `flask` processes it starts get them too; a test's own config still wins."""
+    for setting, folder in JOB_FOLDERS.items():
+        monkeypatch.setenv(f"WARDKIT_{setting}", str(tmp_path / "jobs" / folder))
+
+
 @pytest.fixture(scope="session")
 def migrated_template(tmp_path_factory):
     """Return the path of a database migrated once; tests copy it."""
