@@ -14,11 +14,12 @@ run: $(VENV)/.runtime pdf-libs
 	$(FLASK) serve
 
 # The suite runs twice: on today's date, then with the system date a year ahead (Debian's
-# faketime), which proves that no test depends on the real date.
+# faketime), which proves that no test depends on the real date. Each run spreads the tests
+# over 2 worker processes (pytest-xdist; tests marked xdist_group share one worker).
 test: $(VENV)/.dev browser pdf-libs faketime
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
 	@echo "--- the whole suite again, with the system date moved a year ahead (faketime +365d)"
-	faketime -f '+365d' $(BIN)/python -m pytest -q -p no:cacheprovider
+	faketime -f '+365d' $(BIN)/python -m pytest -n 2 --dist loadgroup -q -p no:cacheprovider
 
 venv: $(VENV)/.runtime
 
