@@ -1,21 +1,13 @@
 """The official iHanoi account list: read it, map its columns, match it to the registry,
 import the matches, and list where it disagrees with what officers marked.
 
-The city's service centre sends a ward the iHanoi accounts in its area (CSV or XLSX:
-CCCD and/or phone, account status, activation date; the columns vary). The steps, used by
-the web pages (account_views.py) and `flask import-ihanoi-accounts` alike:
-
-1. `read_list(data, filename, mapping)` decodes the file with the resident import's
-   readers (import_files.py: encodings, garbled fonts, limits, cells), finds its header
-   row and the columns (detected from their headers, or as `mapping` says).
-2. `plan_list(db, ward_code, table, list_date=...)` reads every row and matches it
-   (docs/DOMAIN-RULES.md#ihanoi-account-list). Nothing is written.
-3. `import_list(db, ward_code, plan, by=...)` is the action: one `write()` with the
-   ihanoi_lists row, the matches and the `ihanoi_list_imported` audit row (counts only).
-
-Only the matches are kept; the file's own rows, and anything about people the registry
-does not know, are never stored. `residents.ihanoi_status` (what officers marked at the
-door) is never touched: the list is a second, separate source.
+The city's service centre sends a ward its iHanoi accounts (CSV or XLSX; the columns
+vary). For the pages (account_views.py) and `flask import-ihanoi-accounts` alike:
+`read_list` decodes it with the resident import's readers (import_files.py) and finds its
+columns; `plan_list` matches its rows (docs/DOMAIN-RULES.md#ihanoi-account-list), writing
+nothing; `import_list`, the action, stores the list's counts and matches with its audit
+row. Only the matches are kept, never the file's rows; `residents.ihanoi_status` (what
+officers marked at the door) is never touched.
 """
 from __future__ import annotations
 
@@ -80,14 +72,19 @@ class AccountTable:
     header: list[str]
     header_row: int
     columns: dict[str, int]
-    detected: dict[str, int]         # what the headers alone said
     _records: Callable[[], Iterator[tuple[int, list]]] = field(repr=False)
 
     def rows(self) -> Iterator[tuple[int, dict]]:
-        """Yield (row number as in the spreadsheet, {field: text}) of non-blank rows."""
+        """Yield (row number as in the spreadsheet, {field: text}) of non-blank rows.
+
+        :raises ImportRefused: more than import_files.MAX_ROWS rows (413)."""
+        seen = 0
         for number, cells in self._records():
             if not any(_text(c).strip() for c in cells):
                 continue
+            seen += 1
+            if seen > import_files.MAX_ROWS:
+                raise import_files._too_many_rows()
             cells = list(cells)
             get = lambda i: cells[i] if i < len(cells) else None  # noqa: E731
             values = {name: _text(get(index)) for name, index in self.columns.items()}
@@ -159,7 +156,7 @@ def read_list(data: bytes, filename: str, mapping: dict | None = None) -> Accoun
         return ((n, cells) for n, cells in records() if n > header_row)
 
     table = AccountTable(kind=kind, header=header, header_row=header_row,
-                         columns=dict(detected), detected=detected, _records=data_records)
+                         columns=dict(detected), _records=data_records)
     columns = dict(detected)
     try:
         for name, column in (mapping or {}).items():
@@ -285,9 +282,8 @@ def _xlsx_records(data: bytes):
         except ImportRefused:
             raise
         except Exception:  # BadZipFile, InvalidFileException, KeyError on a broken part…
-            raise ImportRefused(_l("This Excel file could not be read. Save the sheet "
-                                   "as CSV UTF-8 or as Excel .xlsx and import that "
-                                   "file.")) from None
+            raise ImportRefused(_l("This Excel file could not be read. %(how)s",
+                                   how=import_files._SAVE_AS)) from None
 
     open_book().close()   # refuse a broken file at once, not on the first row read
 
@@ -320,16 +316,10 @@ class ListPlan:
 
     def counts(self) -> dict:
         """Return the counts (no personal data): for the audit row, pages and CLI."""
-        return {"rows": self.rows, "matched_cccd": self.matched_cccd,
-                "matched_phone": self.matched_phone,
-                "ambiguous_phone": self.ambiguous_phone,
-                "not_in_registry": self.not_in_registry, "unreadable": self.unreadable,
+        names = ("rows", "matched_cccd", "matched_phone", "ambiguous_phone",
+                 "not_in_registry", "unreadable")
+        return {**{name: getattr(self, name) for name in names},
                 "activated": sum(m[1] == "activated" for m in self.matches.values())}
-
-    @property
-    def matched(self) -> int:
-        """Rows matched to a resident (by CCCD or by phone)."""
-        return self.matched_cccd + self.matched_phone
 
 
 def check_list_date(list_date: date, today: date) -> None:
@@ -416,6 +406,14 @@ def _date(text: str | None, latest: date) -> str | None:
 
 # --- the action ----------------------------------------------------------------------
 
+def no_matches() -> NoMatches:
+    """Return the refusal of a list that matched nobody."""
+    return NoMatches(_l("No resident could be matched: nobody on the list has the CCCD "
+                        "of a resident of this ward, or a phone number only one resident "
+                        "has. Check that the list is this ward’s and that the columns "
+                        "are chosen right. Nothing was imported."))
+
+
 def import_list(db, ward_code: str, plan: ListPlan, *, by: str | None,
                 via: str = "web") -> dict:
     """Store the list: its ihanoi_lists row (counts) and its matches, with one
@@ -425,19 +423,14 @@ def import_list(db, ward_code: str, plan: ListPlan, *, by: str | None,
     :raises NoMatches: the plan matched nobody (nothing is written).
     """
     if not plan.matches:
-        raise NoMatches(_l("No resident could be matched: nobody on the list has the "
-                           "CCCD of a resident of this ward, or a phone number only one "
-                           "resident has. Check that the list is this ward’s and that "
-                           "the columns are chosen right. Nothing was imported."))
+        raise no_matches()
     list_id = new_id()
     counts = plan.counts()
     with write(db):
         queries.insert_list(db, {
             "id": list_id, "ward_code": ward_code, "list_date": plan.list_date.isoformat(),
-            "imported_at": clock.now_iso(), "imported_by": by, "rows": plan.rows,
-            "matched_cccd": plan.matched_cccd, "matched_phone": plan.matched_phone,
-            "ambiguous_phone": plan.ambiguous_phone,
-            "not_in_registry": plan.not_in_registry, "unreadable": plan.unreadable})
+            "imported_at": clock.now_iso(), "imported_by": by,
+            **{name: value for name, value in counts.items() if name != "activated"}})
         queries.insert_matches(db, list_id, plan.matches)
         audit.record(db, "ihanoi_list_imported", user_id=by, ward_code=ward_code,
                      entity="ihanoi_lists", entity_id=list_id,
@@ -466,16 +459,12 @@ def discrepancies(db, ward_code: str, *, limit: int = SHOWN_PEOPLE) -> dict:
     With no list yet, both lists are empty and the counts 0.
     """
     latest = queries.latest_list(db, ward_code)
-    if latest is None:
-        return {"list": None, "marked_not_listed": [], "marked_not_listed_count": 0,
-                "listed_not_installed": [], "listed_not_installed_count": 0,
-                "not_in_registry": 0}
-    marked, marked_count = queries.marked_not_listed(db, ward_code, latest["id"], limit)
-    listed, listed_count = queries.listed_not_installed(db, ward_code, latest["id"], limit)
-    return {"list": latest, "marked_not_listed": marked,
-            "marked_not_listed_count": marked_count, "listed_not_installed": listed,
-            "listed_not_installed_count": listed_count,
-            "not_in_registry": latest["not_in_registry"]}
+    found = {"list": latest, "not_in_registry": latest["not_in_registry"] if latest else 0}
+    for name, read in (("marked_not_listed", queries.marked_not_listed),
+                       ("listed_not_installed", queries.listed_not_installed)):
+        people, total = read(db, ward_code, latest["id"], limit) if latest else ([], 0)
+        found[name], found[f"{name}_count"] = people, total
+    return found
 
 
 def view_discrepancies(db, ward_code: str, *, by: str | None) -> dict:
