@@ -21,8 +21,9 @@ VARIANTS = {
 }
 
 
-def seed_ward(db, ward, by):
-    """Insert one of everything a page can show; return {url argument: id}."""
+def seed_ward(db, ward, by, app=None):
+    """Insert one of everything a page can show (with `app`, the day's report too);
+    return {url argument: id}."""
     group = make_group(db, ward_code=ward, name="Tổ dân phố số 3", target_adults=40)
     household = make_household(db, group=group, ward_code=ward, house_number="81",
                                street="Hồng Hà")
@@ -38,7 +39,11 @@ def seed_ward(db, ward, by):
         follow_up_at=datetime(2026, 12, 5, 1, 0, tzinfo=timezone.utc))
     reference = db.execute("SELECT reference FROM households WHERE id = ?",
                            [household["id"]]).fetchone()[0]
-    return {"group_id": group["id"], "household_id": household["id"],
+    if app is not None:
+        from wardkit.reports import snapshots
+        with app.test_request_context():
+            snapshots.take_snapshot(db, ward, date(2026, 12, 3))
+    return {"day": "2026-12-03", "group_id": group["id"], "household_id": household["id"],
             "resident_id": resident["id"], "declaration_id": draft["id"],
             "recorded_id": recorded["id"], "reference": reference, "user_id": by}
 

@@ -30,8 +30,8 @@ def snapshot(db) -> dict:
 def test_every_get_route_as_every_role_writes_nothing(app, db):
     users = {role: make_user(db, role=role, username=f"crawl.{role}") for role in ROLES}
     other_officer = make_user(db, role="officer", ward_code=WARD_B, username="other.officer")
-    own = seed_ward(db, WARD_A, users["officer"]["id"])
-    other = seed_ward(db, WARD_B, other_officer["id"])
+    own = seed_ward(db, WARD_A, users["officer"]["id"], app)
+    other = seed_ward(db, WARD_B, other_officer["id"], app)
     own["token"] = other["token"] = "0" * 32  # a sheet job that does not exist
     other["user_id"] = other_officer["id"]
 

@@ -92,7 +92,7 @@ def crawl(app, db, lang):
     """Yield (role, url, visible text) of every page, in `lang`, as each field role."""
     users = {role: make_user(db, role=role, username=f"i18n.{role}.{lang}")
              for role in ("admin", "leader", "officer", "viewer")}
-    ids = seed_ward(db, WARD_A, users["officer"]["id"])
+    ids = seed_ward(db, WARD_A, users["officer"]["id"], app)
     ids["token"] = "0" * 32
     for role, user in users.items():
         client = app.test_client()
