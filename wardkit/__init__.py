@@ -106,6 +106,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .sync.pages import bp as sync_pages_bp; app.register_blueprint(sync_pages_bp)  # /sync, /devices, /conflicts
     sync_cli.init_app(app)
     from .reports import account_views; account_views.init_app(app)  # /reports/accounts, flask import-ihanoi-accounts
+    from .reports.downloads import bp as report_files_bp; app.register_blueprint(report_files_bp)  # /reports/<day>.pdf|.xlsx|.json
     auth_views.init_app(app)
     demo.init_app(app)
     serve.init_app(app)

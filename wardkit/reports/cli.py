@@ -49,4 +49,6 @@ def snapshot_command(day, ward):
 
 def init_app(app) -> None:
     """Register `flask reports`."""
+    from .downloads import export_command  # the files' module: its command sits beside its routes
+    reports_cli.add_command(export_command)
     app.cli.add_command(reports_cli)
