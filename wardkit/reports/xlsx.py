@@ -83,11 +83,11 @@ def render_report_xlsx(context: dict) -> bytes:
 def _report_sheet(sheet, context: dict) -> None:
     sheet.title = "Báo cáo"
     day = context["dates"]["day"].strftime("%d/%m/%Y")
-    taken = context["dates"]["taken"].strftime("%H:%M %d/%m/%Y")  # when it was counted
+    taken = context["dates"]["taken"].strftime("%H:%M ngày %d/%m/%Y")  # when it was counted
     sheet.append([_text(f"{context['units']['unit']} — BÁO CÁO KẾT QUẢ VẬN ĐỘNG CÀI ĐẶT, "
                         f"KÍCH HOẠT iHANOI VÀ KÊ KHAI DỮ LIỆU NGÀY {day}")])
     state = ("BẢN NHÁP – CHƯA CHỐT" if context["draft"] else
-             f"Đã chốt lúc {context['dates']['locked'].strftime('%H:%M %d/%m/%Y')}")
+             f"đã chốt lúc {context['dates']['locked'].strftime('%H:%M ngày %d/%m/%Y')}")
     line = f"Số liệu tính đến {taken}; bản số {context['revision']}; {state}"
     if context["revision"] > 1:
         line += f"; bản điều chỉnh lần {context['revision'] - 1} — lý do: {context['reason']}"
