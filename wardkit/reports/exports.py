@@ -57,15 +57,20 @@ def file_name(ward_code: str, report: dict, fmt: str) -> str:
     return f"bao-cao-{ward_code}-{report['report_date']}-r{report['revision']}.{fmt}"
 
 
-def render(db, ward_code: str, report: dict, fmt: str) -> tuple[bytes, str]:
-    """Return (the file's bytes, its name) of `report` in `fmt` ("pdf", "xlsx", "json")."""
+def render(db, ward_code: str, report: dict, fmt: str, *,
+           cached: bool = False) -> tuple[bytes, str]:
+    """Return (the file's bytes, its name) of `report` in `fmt` ("pdf", "xlsx", "json").
+    With `cached`, a PDF whose document was rendered a moment ago in this process comes
+    from wardkit/reports/pdf.py's small cache (downloads); without it, it is rendered
+    now (benchmarks, tests)."""
     if fmt == "json":
         document, name = cityfile.build(report, queries.ward(db, ward_code))
         return cityfile.dumps(document), name
     context = report_context(db, ward_code, report)
     if fmt == "pdf":
-        from .pdf import report_pdf  # WeasyPrint loads only when a PDF is asked for
-        return report_pdf(context), file_name(ward_code, report, fmt)
+        from . import pdf  # WeasyPrint loads only when a PDF is asked for
+        data = pdf.report_pdf(context) if cached else pdf.render_report_pdf(context)
+        return data, file_name(ward_code, report, fmt)
     from .xlsx import render_report_xlsx
     return render_report_xlsx(context), file_name(ward_code, report, fmt)
 
@@ -94,7 +99,7 @@ def export_report(db, ward_code: str, day: date, fmt: str, *, revision: int | No
     report = find_report(db, ward_code, day, revision)
     if report is None:
         return None
-    data, name = render(db, ward_code, report, fmt)
+    data, name = render(db, ward_code, report, fmt, cached=True)
     record_export(db, ward_code, report, fmt, by=by)
     return data, name
 
