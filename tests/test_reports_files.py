@@ -369,3 +369,17 @@ def test_cli_export_writes_the_file_and_fails_for_a_missing_report(runner, db, w
     result = runner.invoke(args=["reports", "export", "2026-13-01", "--format", "pdf",
                                  "--out", str(missing)])
     assert result.exit_code == 2 and "is not a date" in result.output
+
+
+def test_a_draft_downloaded_again_after_its_note_changed_shows_the_new_note(
+        app, client, db, auth, ward_report):
+    """Downloads keep the last PDFs rendered, keyed by their whole document: a changed
+    note is a new document."""
+    leader = make_user(db, username="lanh.dao.note", role="leader")
+    auth.login("lanh.dao.note")
+    first = client.get(f"/reports/{DAY2}.pdf").data
+    assert client.get(f"/reports/{DAY2}.pdf").data == first
+    with app.app_context():
+        snapshots.save_note(db, WARD_A, DAY2, "Đã họp tổ dân phố Võng Thị.", by=leader["id"])
+    text = "\n".join(pdfcheck.page_lines(client.get(f"/reports/{DAY2}.pdf").data)[-1])
+    assert "Đã họp tổ dân phố Võng Thị." in text
