@@ -381,5 +381,6 @@ def test_a_draft_downloaded_again_after_its_note_changed_shows_the_new_note(
     assert client.get(f"/reports/{DAY2}.pdf").data == first
     with app.app_context():
         snapshots.save_note(db, WARD_A, DAY2, "Đã họp tổ dân phố Võng Thị.", by=leader["id"])
-    text = "\n".join(pdfcheck.page_lines(client.get(f"/reports/{DAY2}.pdf").data)[-1])
+    text = "\n".join(line for page in pdfcheck.page_lines(
+        client.get(f"/reports/{DAY2}.pdf").data) for line in page)
     assert "Đã họp tổ dân phố Võng Thị." in text
