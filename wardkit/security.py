@@ -33,9 +33,16 @@ _COMMON_PASSWORDS_FILE = pathlib.Path(__file__).parent / "data" / "common_passwo
 
 # --- roles -------------------------------------------------------------------------
 
+# A viewer scoped to the whole city (users.scope = 'city', no ward) is declared as this
+# role of its own: only the views that name it are open to such a user, whatever their
+# other roles (docs/ARCHITECTURE.md#access-control).
+CITY_VIEWER = "city_viewer"
+
+
 def roles(*allowed: str):
-    """Declare which roles may use a view; the `check_access` hook enforces it."""
-    unknown = set(allowed) - set(ROLES)
+    """Declare which roles may use a view (the ward roles, and CITY_VIEWER for the
+    city-scoped viewer); the `check_access` hook enforces it."""
+    unknown = set(allowed) - set(ROLES) - {CITY_VIEWER}
     if unknown or not allowed:
         raise ValueError(f"unknown roles {unknown}")
 
@@ -56,8 +63,11 @@ STAFF = ("admin", "leader", "officer", "viewer")
 FIELD_ROLES = ("admin", "leader", "officer")
 # Who leads the ward: reviews declarations, assigns officers, manages groups.
 MANAGER_ROLES = ("admin", "leader")
-# Who reads the per-group numbers: aggregates only, so the city-level viewer too.
+# Who reads the per-group numbers: aggregates only, so the ward's viewer too.
 PROGRESS_ROLES = ("admin", "leader", "viewer")
+# The city's roll-up of the wards' reports (/city): the city-scoped viewer, and the
+# instance's admin (who sets the city's computer up); never a ward's other users.
+CITY_ROLES = ("admin", CITY_VIEWER)
 
 
 def view_roles(endpoint: str | None) -> frozenset | None:
@@ -68,7 +78,12 @@ def view_roles(endpoint: str | None) -> frozenset | None:
 
 def check_access():
     """before_request: let public endpoints through, send anonymous users to log in,
-    refuse undeclared endpoints and roles not on the view's list (deny by default)."""
+    refuse undeclared endpoints and roles not on the view's list (deny by default).
+
+    Refusals are 403, except where saying "forbidden" would tell what exists: a
+    city-scoped viewer gets 404 on every view that does not name CITY_VIEWER, a ward user
+    404 on the city's views, and a viewer 404 on the pages of people's data (any view not
+    open to viewers): ids of households and people never leak to aggregates-only users."""
     endpoint = request.endpoint
     if endpoint is None:  # no route matched: let Flask answer 404/405
         return None
@@ -87,8 +102,12 @@ def check_access():
             resp.headers["HX-Redirect"] = target
             return resp
         return redirect(target)
+    if current_user.scope == "city":
+        if CITY_VIEWER not in allowed:
+            abort(404)
+        return None
     if current_user.role not in allowed:
-        abort(403)
+        abort(404 if CITY_VIEWER in allowed or current_user.role == "viewer" else 403)
     return None
 
 
@@ -161,7 +180,7 @@ def load_session(db, token: str) -> User | None:
     return User(
         id=row["user_id"], username=row["username"], display_name=row["display_name"],
         role=row["role"], ward_code=row["ward_code"], ward_name=row["ward_name"],
-        session_token=token,
+        session_token=token, scope=row["scope"],
     )
 
 

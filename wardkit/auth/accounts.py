@@ -78,26 +78,38 @@ def change_password(db, user: dict, new_password: str) -> User:
 
 
 def _signed_in(db, row: dict, token: str) -> User:
-    ward = queries.get_ward(db, row["ward_code"])
+    ward = queries.get_ward(db, row["ward_code"]) if row["ward_code"] else None
     return User(id=row["id"], username=row["username"], display_name=row["display_name"],
-                role=row["role"], ward_code=row["ward_code"], ward_name=ward["name"],
-                session_token=token)
+                role=row["role"], ward_code=row["ward_code"],
+                ward_name=ward["name"] if ward else None, session_token=token,
+                scope=row.get("scope") or "ward")
 
 
-def create_user_account(db, *, username: str, role: str, ward_code: str, password: str,
-                        display_name: str | None = None, is_demo: bool = False,
-                        by: str | None, via: str | None = None) -> dict:
+def create_user_account(db, *, username: str, role: str, ward_code: str | None,
+                        password: str, display_name: str | None = None,
+                        is_demo: bool = False, scope: str = "ward", by: str | None,
+                        via: str | None = None) -> dict:
     """Create a user after checking role, ward, username and password, audited as
     `user_created` by `by` (None from the command line, then `via` says so); return the
-    row.
+    row. `scope="city"` makes a viewer of the whole city: no ward (`ward_code` None).
 
     :raises ValueError: with a message for the operator when something is wrong.
     """
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
-    ward = queries.get_ward(db, queries.normalise_ward_code(ward_code))
-    if ward is None:
-        raise ValueError(f"no ward with code {ward_code!r} (see wardkit/data/hanoi_wards.csv)")
+    if scope == "city":
+        if role != "viewer":
+            raise ValueError(f"only a viewer may be scoped to the whole city, not {role!r}")
+        if ward_code is not None:
+            raise ValueError("a city-scoped viewer belongs to no ward: give no ward code")
+        ward = None
+    elif scope == "ward":
+        ward = queries.get_ward(db, queries.normalise_ward_code(ward_code or ""))
+        if ward is None:
+            raise ValueError(f"no ward with code {ward_code!r} "
+                             "(see wardkit/data/hanoi_wards.csv)")
+    else:
+        raise ValueError(f"unknown scope {scope!r}; choose ward or city")
     if queries.get_user_by_username(db, username):
         raise ValueError(f"username {username!r} is already taken")
     problem = security.password_problem(password)
@@ -107,10 +119,13 @@ def create_user_account(db, *, username: str, role: str, ward_code: str, passwor
     with write(db):
         row = queries.create_user(db, username=username, password_hash=password_hash,
                                   display_name=display_name or username, role=role,
-                                  ward_code=ward["code"], is_demo=is_demo, created_by=by)
-        audit.record(db, "user_created", user_id=by, ward_code=ward["code"],
-                     entity="users", entity_id=row["id"],
-                     detail={"role": role, "via": via} if via else {"role": role})
+                                  ward_code=ward["code"] if ward else None, scope=scope,
+                                  is_demo=is_demo, created_by=by)
+        detail = {"role": role, "via": via} if via else {"role": role}
+        if scope == "city":
+            detail["scope"] = "city"
+        audit.record(db, "user_created", user_id=by, ward_code=row["ward_code"],
+                     entity="users", entity_id=row["id"], detail=detail)
     return row
 
 

@@ -38,8 +38,10 @@ def list_users(db, ward_code: str) -> list[dict]:
 
 
 def create_user(db, *, username: str, password_hash: str, display_name: str, role: str,
-                ward_code: str, is_demo: bool = False, created_by: str | None = None) -> dict:
-    """Insert a user (no audit row) and return the new row."""
+                ward_code: str | None, scope: str = "ward", is_demo: bool = False,
+                created_by: str | None = None) -> dict:
+    """Insert a user (no audit row) and return the new row. A city-scoped user
+    (`scope="city"`, a viewer only) has no ward: `ward_code` None (the schema checks it)."""
     now = clock.now_iso()
     row = {
         "id": new_id(),
@@ -48,6 +50,7 @@ def create_user(db, *, username: str, password_hash: str, display_name: str, rol
         "display_name": display_name,
         "role": role,
         "ward_code": ward_code,
+        "scope": scope,
         "is_active": 1,
         "is_demo": int(is_demo),
         "password_changed_at": now,
@@ -106,15 +109,16 @@ def create_session(db, *, id_hash: str, user_id: str, created_at: str, expires_a
 
 
 def get_session(db, id_hash: str) -> dict | None:
-    """Return the session joined with its user and ward (all `s_`/`u_` fields), or None."""
+    """Return the session joined with its user and ward (all `s_`/`u_` fields), or None.
+    A city-scoped user has no ward: `ward_code` and `ward_name` are None."""
     rows = list(db.query(
         """
         SELECT s.id_hash, s.created_at, s.last_seen_at, s.expires_at, s.revoked_at,
                u.id AS user_id, u.username, u.display_name, u.role, u.ward_code,
-               u.is_active, u.deleted_at, w.name AS ward_name
+               u.scope, u.is_active, u.deleted_at, w.name AS ward_name
         FROM user_sessions s
         JOIN users u ON u.id = s.user_id
-        JOIN wards w ON w.code = u.ward_code
+        LEFT JOIN wards w ON w.code = u.ward_code
         WHERE s.id_hash = :h
         """,
         {"h": id_hash},

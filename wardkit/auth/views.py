@@ -65,7 +65,7 @@ def login():
 
 
 @bp.route("/logout", methods=["POST"])
-@security.roles(*ROLES)
+@security.roles(*ROLES, security.CITY_VIEWER)
 def logout():
     """End the server-side session, so a replayed cookie is anonymous."""
     accounts.log_out(get_db(), current_user)
@@ -76,7 +76,7 @@ def logout():
 
 
 @bp.route("/password", methods=["GET", "POST"])
-@security.roles(*security.STAFF)
+@security.roles(*security.STAFF, security.CITY_VIEWER)
 def change_password():
     """Let a user change their own password; every other session of theirs ends."""
     form = PasswordChangeForm()
@@ -184,23 +184,46 @@ def reset_password(user_id):
 
 # --- command line: the same actions as the pages -------------------------------------
 
+def _check_scope(ctx, _param, city):
+    """Refuse --city with a role other than viewer, or with --ward, and neither given,
+    before the password prompt."""
+    role, ward_code = ctx.params.get("role"), ctx.params.get("ward_code")
+    if city and role != "viewer":
+        raise click.UsageError(f"--city makes a viewer of the whole city: use --role viewer "
+                               f"(not {role}).")
+    if city and ward_code:
+        raise click.UsageError("Give either --ward CODE or --city, not both.")
+    if not city and not ward_code:
+        raise click.UsageError("Give the user's ward with --ward CODE (or --city for a "
+                               "viewer of the whole city).")
+    return city
+
+
 @click.command("create-user")
 @click.argument("username")
-@click.option("--role", required=True, type=click.Choice(ROLES))
-@click.option("--ward", "ward_code", required=True, help="Ward code, e.g. 103 for Phường Tây Hồ.")
+@click.option("--role", required=True, type=click.Choice(ROLES), is_eager=True)
+@click.option("--ward", "ward_code", is_eager=True,
+              help="Ward code, e.g. 103 for Phường Tây Hồ.")
+@click.option("--city", is_flag=True, callback=_check_scope,
+              help="A viewer of the whole city (--role viewer, no --ward): sees only the "
+                   "city's roll-up of the wards' reports (/city), no ward's data.")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
               help="Prompted (hidden) when omitted.")
 @click.option("--name", "display_name", help="Full name shown in the header.")
 @with_appcontext
-def create_user_command(username, role, ward_code, password, display_name):
-    """Create a user of ROLE in a ward (the first admin is made this way)."""
+def create_user_command(username, role, ward_code, city, password, display_name):
+    """Create a user of ROLE in a ward (the first admin is made this way), or with --city
+    a viewer of the whole city."""
     try:
         row = accounts.create_user_account(
             get_db(), username=username, role=role, ward_code=ward_code, password=password,
-            display_name=display_name, by=None, via="cli")
+            display_name=display_name, scope="city" if city else "ward", by=None, via="cli")
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"Created {row['role']} {row['username']} in ward {row['ward_code']}.")
+    if city:
+        click.echo(f"Created {row['role']} {row['username']} for the whole city.")
+    else:
+        click.echo(f"Created {row['role']} {row['username']} in ward {row['ward_code']}.")
 
 
 @click.command("set-password")

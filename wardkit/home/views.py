@@ -1,20 +1,23 @@
 """The home page (today's work: for now the ward and its groups), `/healthz` and the
 language switch."""
 from flask import (Blueprint, current_app, jsonify, redirect, render_template, request,
-                   session)
+                   session, url_for)
 from flask_login import current_user
 
 from .. import db as dbmod
 from ..auth.views import safe_next
 from ..groups import queries as group_queries
 from ..groups.forms import GroupForm
-from ..security import ALL_ROLES, roles
+from ..security import ALL_ROLES, CITY_VIEWER, roles
 
 bp = Blueprint("home", __name__)
 
 
 def home_page(group_form: GroupForm | None = None, status: int = 200):
-    """Return the home page response; `group_form` carries errors from a failed create."""
+    """Return the home page response; `group_form` carries errors from a failed create.
+    A viewer of the whole city has no ward: their home is the city's roll-up."""
+    if current_user.is_city:
+        return redirect(url_for("city.index"))
     if current_user.role == "kiosk":
         return render_template("home/kiosk.html"), status
     if current_user.role == "officer" and group_form is None:  # officers start on Today
@@ -28,7 +31,7 @@ def home_page(group_form: GroupForm | None = None, status: int = 200):
 
 
 @bp.route("/")
-@roles(*ALL_ROLES)
+@roles(*ALL_ROLES, CITY_VIEWER)
 def index():
     """Show the home page for the signed-in user's ward."""
     return home_page()
