@@ -107,6 +107,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     sync_cli.init_app(app)
     from .reports import account_views; account_views.init_app(app)  # /reports/accounts, flask import-ihanoi-accounts
     from .reports.downloads import bp as report_files_bp; app.register_blueprint(report_files_bp)  # /reports/<day>.pdf|.xlsx|.json
+    from .reports.city_views import bp as city_bp; app.register_blueprint(city_bp)  # /city: the city's roll-up of the wards' reports
     auth_views.init_app(app)
     demo.init_app(app)
     serve.init_app(app)

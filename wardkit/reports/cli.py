@@ -51,4 +51,5 @@ def init_app(app) -> None:
     """Register `flask reports`."""
     from .downloads import export_command  # the files' module: its command sits beside its routes
     reports_cli.add_command(export_command)
+    from .city_views import consolidate_command; reports_cli.add_command(consolidate_command)  # the city's roll-up of ward files
     app.cli.add_command(reports_cli)
