@@ -71,8 +71,9 @@ def insert_many(db, table, rows):
             [[row[c] for c in columns] for row in rows])
 
 
-def seed(db, households, residents, rng):
-    """Fill the ward; return (officer id, leader id, the officer's 3 group ids)."""
+def seed(db, households, residents, rng, days=30):
+    """Fill the ward with `days` of history; return (officer id, leader id, the
+    officer's 3 group ids, the number of visits)."""
     from werkzeug.security import generate_password_hash
     from wardkit.auth import queries as auth_queries
     now = clock.now()
@@ -100,7 +101,7 @@ def seed(db, households, residents, rng):
             if rng.random() > 0.6:
                 continue
             for _ in range(rng.randint(1, 3)):
-                at = now - timedelta(days=rng.uniform(0, 30))
+                at = now - timedelta(days=rng.uniform(0, days))
                 outcome = rng.choice(("done", "done", "nobody_home", "come_back", "declined"))
                 due = at + timedelta(days=rng.uniform(0.2, 6)) if outcome == "come_back" else None
                 visit = {"id": new_id(), "ward_code": WARD, "household_id": household_id,
@@ -124,7 +125,7 @@ def seed(db, households, residents, rng):
             "SELECT id, household_id FROM residents WHERE dob <= ?",
             [adult_cutoff(today)])]
         for resident_id, household_id in rng.sample(adults, int(len(adults) * 0.3)):
-            at = clock.iso(now - timedelta(days=rng.uniform(0, 30)))
+            at = clock.iso(now - timedelta(days=rng.uniform(0, days)))
             changes.append({"id": new_id(), "ward_code": WARD, "resident_id": resident_id,
                             "household_id": household_id, "visit_id": None,
                             "field": "ihanoi_status", "old_value": "unknown",
@@ -137,7 +138,7 @@ def seed(db, households, residents, rng):
         declarations, audits = [], []
         # One recorded declaration per 4 households (5,000 in the default ward).
         for resident_id, _h in rng.sample(adults, min(len(adults), households // 4)):
-            at = clock.iso(now - timedelta(days=rng.uniform(0, 30)))
+            at = clock.iso(now - timedelta(days=rng.uniform(0, days)))
             d = {"id": new_id(), "ward_code": WARD, "resident_id": resident_id,
                  "kind": "licence", "status": "recorded", "lawful_basis": "official_duty",
                  "recorded_by": officer["id"], "channel": "home_visit", "created_at": at,

@@ -105,9 +105,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     sync_views.init_app(app, csrf)  # /sync/push and /sync/pull: device-key auth
     from .sync.pages import bp as sync_pages_bp; app.register_blueprint(sync_pages_bp)  # /sync, /devices, /conflicts
     sync_cli.init_app(app)
-    from .reports import account_views; account_views.init_app(app)  # /reports/accounts, flask import-ihanoi-accounts
-    from .reports.downloads import bp as report_files_bp; app.register_blueprint(report_files_bp)  # /reports/<day>.pdf|.xlsx|.json
-    from .reports.city_views import bp as city_bp; app.register_blueprint(city_bp)  # /city: the city's roll-up of the wards' reports
+    from .reports import account_views, city_views, downloads
+    from .reports import cli as reports_cli, views as report_views
+    app.register_blueprint(report_views.bp)  # /reports: the daily report
+    app.register_blueprint(downloads.bp)  # /reports/<day>.pdf|.xlsx|.json
+    account_views.init_app(app)  # /reports/accounts, flask import-ihanoi-accounts
+    app.register_blueprint(city_views.bp)  # /city: the city's roll-up of the wards' reports
+    reports_cli.init_app(app)  # flask reports snapshot|export|consolidate
     auth_views.init_app(app)
     demo.init_app(app)
     serve.init_app(app)

@@ -48,8 +48,10 @@ def snapshot_command(day, ward):
 
 
 def init_app(app) -> None:
-    """Register `flask reports`."""
-    from .downloads import export_command  # the files' module: its command sits beside its routes
+    """Register `flask reports`: `snapshot` (here), `export` (beside the download
+    routes) and `consolidate` (beside the city's pages)."""
+    from .city_views import consolidate_command
+    from .downloads import export_command
     reports_cli.add_command(export_command)
-    from .city_views import consolidate_command; reports_cli.add_command(consolidate_command)  # the city's roll-up of ward files
+    reports_cli.add_command(consolidate_command)
     app.cli.add_command(reports_cli)
