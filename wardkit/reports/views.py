@@ -3,7 +3,7 @@ the history) and `/reports/<day>` (the table with each group's sparkline, the no
 lock and corrections). The files (PDF, XLSX, the city's JSON) are in downloads.py."""
 from datetime import date
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -38,8 +38,6 @@ FIELDS = {"note_too_long": "note", "signer_missing": "signer", "reason_missing":
 
 def _downloads(day: date, revision: int | None) -> dict | None:
     """Return the URLs of the report's PDF, XLSX and city file."""
-    if "report_files" not in current_app.blueprints:
-        return None
     return {fmt: url_for(f"report_files.{fmt}", day=day.isoformat(), revision=revision)
             for fmt in ("pdf", "xlsx", "json")}
 
