@@ -51,7 +51,7 @@ def test_leader_locks_todays_report_and_downloads_the_pdf(live_server, page, pag
     expect(page.locator("#report-note-text")).to_contain_text("buổi hỗ trợ tối thứ Bảy")
     expect(page.locator("#lock-form")).to_have_count(0)  # nothing left to edit
 
-    with page.expect_download() as download_info:
+    with page.expect_download(timeout=30_000) as download_info:  # a PDF render, on a busy CI machine
         page.click("#download-pdf")
     download = download_info.value
     assert download.suggested_filename.endswith(".pdf")
