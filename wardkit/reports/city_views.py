@@ -17,7 +17,7 @@ from .. import clock
 from ..db import get_db
 from ..htmx import wants_fragment
 from ..security import CITY_ROLES, roles
-from . import city
+from . import city, present
 
 bp = Blueprint("city", __name__)
 
@@ -29,13 +29,7 @@ def _day(text: str | None) -> date:
     a malformed or future one."""
     if not text:
         return clock.today()
-    try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        abort(404)
-    if day > clock.today():
-        abort(404)
-    return day
+    return present.past_day(text) or abort(404)
 
 
 def _page(day: date, *, results=None, problem: str | None = None, status: int = 200):

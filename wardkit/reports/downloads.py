@@ -11,7 +11,7 @@ from flask_login import current_user
 from ..auth import queries as auth_queries
 from ..db import get_db
 from ..security import roles
-from . import exports, queries
+from . import exports, present, queries
 
 bp = Blueprint("report_files", __name__)
 
@@ -22,10 +22,7 @@ READERS = ("admin", "leader", "officer", "viewer")
 def _download(day: str, fmt: str) -> Response:
     """Return the ward's report file for the day in `fmt` as an attachment; 404 for a
     malformed, future or missing day, or an unknown revision."""
-    try:
-        report_day = date.fromisoformat(day)
-    except ValueError:
-        abort(404)
+    report_day = present.past_day(day) or abort(404)
     revision = request.args.get("revision", type=int)
     ward_code = current_user.ward_code
     if ward_code is None:  # a city-level viewer has no ward of its own

@@ -10,6 +10,16 @@ from . import queries
 from .figures import COUNTS, percent
 
 
+def past_day(text: str | None) -> date | None:
+    """Return the day a URL names (YYYY-MM-DD), or None when it is malformed or after
+    today in Hanoi (there is no report of a day to come)."""
+    try:
+        day = date.fromisoformat(text or "")
+    except ValueError:
+        return None
+    return day if day <= clock.today() else None
+
+
 def unit_names(ward: dict) -> dict:
     """Return the letterhead of the ward's police: `parent` (the body above it),
     `unit` (e.g. "CÔNG AN PHƯỜNG TÂY HỒ", from the ward settings' police name when set),

@@ -44,13 +44,21 @@ def _downloads(day: date, revision: int | None) -> dict | None:
 
 def _day(text: str) -> date:
     """Return the day in the URL; 404 for a malformed or future one."""
+    return present.past_day(text) or abort(404)
+
+
+def _act(day: date, form: dict, action, done: str):
+    """Run a leader's `action` on the day's report; on success flash `done` and go back
+    to the report (303), on a refusal show the report with the message beside its field
+    (404 when there is no such report)."""
     try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        abort(404)
-    if day > clock.today():
-        abort(404)
-    return day
+        action()
+    except ReportRefused as exc:
+        if exc.status == 404:
+            abort(404)
+        return _report_page(day, problem=exc.code, status=exc.status, form=form)
+    flash(done, "success")
+    return redirect(url_for("reports.report", day=day.isoformat()), code=303)
 
 
 @bp.route("/reports")
@@ -124,15 +132,9 @@ def note(day):
     """Save the leader's note on the unlocked report (the lock form's other button)."""
     day = _day(day)
     form = {key: request.form.get(key, "") for key in ("note", "signer_name", "signer_title")}
-    try:
-        snapshots.save_note(get_db(), current_user.ward_code, day.isoformat(), form["note"],
-                            by=current_user.id)
-    except ReportRefused as exc:
-        if exc.status == 404:
-            abort(404)
-        return _report_page(day, problem=exc.code, status=exc.status, form=form)
-    flash(_("The note was saved."), "success")
-    return redirect(url_for("reports.report", day=day.isoformat()), code=303)
+    return _act(day, form, lambda: snapshots.save_note(
+        get_db(), current_user.ward_code, day.isoformat(), form["note"], by=current_user.id),
+        _("The note was saved."))
 
 
 @bp.route("/reports/<day>/lock", methods=["POST"])
@@ -141,16 +143,11 @@ def lock(day):
     """Lock the report ("Chốt số liệu") with its note and who signs it."""
     day = _day(day)
     form = {key: request.form.get(key, "") for key in ("note", "signer_name", "signer_title")}
-    try:
-        snapshots.lock(get_db(), current_user.ward_code, day.isoformat(), note=form["note"],
-                       by=current_user.id, signer_name=form["signer_name"],
-                       signer_title=form["signer_title"])
-    except ReportRefused as exc:
-        if exc.status == 404:
-            abort(404)
-        return _report_page(day, problem=exc.code, status=exc.status, form=form)
-    flash(_("The report is locked. Send the PDF and the city file."), "success")
-    return redirect(url_for("reports.report", day=day.isoformat()), code=303)
+    return _act(day, form, lambda: snapshots.lock(
+        get_db(), current_user.ward_code, day.isoformat(), note=form["note"],
+        by=current_user.id, signer_name=form["signer_name"],
+        signer_title=form["signer_title"]),
+        _("The report is locked. Send the PDF and the city file."))
 
 
 @bp.route("/reports/<day>/revise", methods=["POST"])
@@ -159,15 +156,9 @@ def revise(day):
     """Start a correction of the locked report: a new revision counted now, with the
     reason; the locked one stays as it was."""
     day = _day(day)
-    reason = request.form.get("reason", "")
-    try:
-        snapshots.revise(get_db(), current_user.ward_code, day.isoformat(), reason=reason,
-                         by=current_user.id)
-    except ReportRefused as exc:
-        if exc.status == 404:
-            abort(404)
-        return _report_page(day, problem=exc.code, status=exc.status,
-                            form={"reason": reason})
-    flash(_("A new revision was made from the figures as they are now. Check it, then "
-            "lock it."), "success")
-    return redirect(url_for("reports.report", day=day.isoformat()), code=303)
+    form = {"reason": request.form.get("reason", "")}
+    return _act(day, form, lambda: snapshots.revise(
+        get_db(), current_user.ward_code, day.isoformat(), reason=form["reason"],
+        by=current_user.id),
+        _("A new revision was made from the figures as they are now. Check it, then "
+          "lock it."))
