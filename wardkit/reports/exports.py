@@ -21,14 +21,15 @@ MIMETYPES = {
 SERIES_DAYS = 366
 
 
-def report_context(db, ward_code: str, report: dict) -> dict:
+def report_context(db, ward_code: str, report: dict, *, series: bool = True) -> dict:
     """Return everything the PDF and XLSX of `report` (a stored report of the ward, its
     figures decoded) show: `ward`, `units` (the letterhead), `rows` (groups then the
     ward total, whose name is "Toàn phường"/"Toàn xã" in every interface language: the
     files are Vietnamese documents), `groups`, `total`, `dates`, `series` (the day
-    series up to the report's day, oldest first), `previous` (the compared report's day
-    and revision, or None), `draft`, `revision`, `reason`, `note`, `signer_title` and
-    `signer_name` (None on a draft)."""
+    series up to the report's day, oldest first; empty unless `series`: only the XLSX
+    shows it, and reading 60 stored reports is a tenth of a PDF's time), `previous`
+    (the compared report's day and revision, or None), `draft`, `revision`, `reason`,
+    `note`, `signer_title` and `signer_name` (None on a draft)."""
     ward = queries.ward(db, ward_code)
     units = present.unit_names(ward)
     rows = present.rows(report)
@@ -39,7 +40,7 @@ def report_context(db, ward_code: str, report: dict) -> dict:
         "rows": rows, "groups": rows[:-1], "total": rows[-1],
         "dates": present.dates(report),
         "series": present.day_series(db, ward_code, report["report_date"],
-                                     days=SERIES_DAYS),
+                                     days=SERIES_DAYS) if series else [],
         "previous": previous and dict(previous,
                                       day=date.fromisoformat(previous["report_date"])),
         "draft": report["locked_at"] is None,
@@ -66,7 +67,7 @@ def render(db, ward_code: str, report: dict, fmt: str, *,
     if fmt == "json":
         document, name = cityfile.build(report, queries.ward(db, ward_code))
         return cityfile.dumps(document), name
-    context = report_context(db, ward_code, report)
+    context = report_context(db, ward_code, report, series=fmt == "xlsx")
     if fmt == "pdf":
         from . import pdf  # WeasyPrint loads only when a PDF is asked for
         data = pdf.report_pdf(context) if cached else pdf.render_report_pdf(context)
