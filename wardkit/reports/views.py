@@ -92,14 +92,13 @@ def _report_page(day: date, revision: int | None = None, *, problem: str | None 
     if report is not None:
         series = present.day_series(db, ward_code, day.isoformat())
         rows = present.rows(report)
+        revisions = queries.revisions(db, ward_code, day.isoformat())
         context.update(
-            rows=rows, dates=present.dates(report),
-            revisions=queries.revisions(db, ward_code, day.isoformat()),
-            is_latest=queries.get_report(db, ward_code, day.isoformat())["revision"]
-            == report["revision"],
+            rows=rows, dates=present.dates(report), revisions=revisions,
+            # The newest revision is the last listed: no second read of the report.
+            is_latest=revisions[-1]["revision"] == report["revision"],
             sparklines={row["id"] or "total": present.sparkline(series, row["id"] or "total")
-                        for row in rows},
-            series_days=len(series))
+                        for row in rows})
     return render_template("reports/report.html", **context), status
 
 
