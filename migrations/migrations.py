@@ -977,3 +977,104 @@ def m0015_city_viewers(db):
     # Dropping the old table dropped its capture triggers: recreate them (idempotent, so a
     # step interrupted after the commit completes here when run again).
     sync_triggers(db, "users", "hub_to_kit")
+
+
+@migrations(name="0016_kiosk")
+def m0016_kiosk(db):
+    # The community-centre kiosk and the queue it feeds (issue 13; docs/ARCHITECTURE.md#kiosk).
+    # A kiosk is an enrolled device, not a user: its credential is a random token stored
+    # hashed, set through a one-time enrolment link, revocable. A device serves one
+    # resident at a time: their turn (the answers typed so far) is one row, forgotten on
+    # reset. What a resident enters becomes a ticket in the ward's queue, and a declaration
+    # typed at the kiosk a kiosk request attached to its ticket, linked to no resident
+    # until an officer serves it. Help sessions are the evenings and weekends officers
+    # spend at a community house. All of it stays on the computer that serves the kiosk
+    # (wardkit/sync/tables.py); what officers record from it syncs as usual.
+    db.executescript("""
+        CREATE TABLE kiosk_devices (
+            id TEXT PRIMARY KEY,
+            ward_code TEXT NOT NULL REFERENCES wards(code),
+            name TEXT NOT NULL COLLATE NOCASE UNIQUE CHECK (length(name) BETWEEN 1 AND 60),
+            credential_hash TEXT UNIQUE,
+            enrol_hash TEXT UNIQUE,
+            enrol_expires_at TEXT,
+            enrolled_at TEXT,
+            expires_at TEXT,
+            revoked_at TEXT,
+            last_seen_at TEXT,
+            created_at TEXT NOT NULL,
+            created_by TEXT,
+            updated_at TEXT NOT NULL,
+            updated_by TEXT
+        );
+
+        CREATE TABLE kiosk_turns (
+            device_id TEXT PRIMARY KEY REFERENCES kiosk_devices(id),
+            flow TEXT NOT NULL,
+            answers TEXT NOT NULL DEFAULT '{}',
+            ticket_number INTEGER,
+            started_at TEXT NOT NULL,
+            last_seen_at TEXT NOT NULL
+        );
+
+        CREATE TABLE help_sessions (
+            id TEXT PRIMARY KEY,
+            ward_code TEXT NOT NULL REFERENCES wards(code),
+            day TEXT NOT NULL CHECK (date(day) IS day),
+            starts_at TEXT NOT NULL CHECK (time(starts_at) IS starts_at || ':00'),
+            ends_at TEXT NOT NULL CHECK (time(ends_at) IS ends_at || ':00'),
+            place TEXT NOT NULL CHECK (length(place) BETWEEN 1 AND 200),
+            created_at TEXT NOT NULL,
+            created_by TEXT,
+            updated_at TEXT NOT NULL,
+            updated_by TEXT,
+            deleted_at TEXT,
+            CHECK (ends_at > starts_at)
+        );
+        CREATE INDEX help_sessions_ward_day ON help_sessions (ward_code, day);
+        CREATE TABLE help_session_officers (
+            session_id TEXT NOT NULL REFERENCES help_sessions(id),
+            officer_id TEXT NOT NULL REFERENCES users(id),
+            PRIMARY KEY (session_id, officer_id)
+        );
+
+        CREATE TABLE queue_tickets (
+            id TEXT PRIMARY KEY,
+            ward_code TEXT NOT NULL REFERENCES wards(code),
+            day TEXT NOT NULL CHECK (date(day) IS day),
+            number INTEGER NOT NULL CHECK (number > 0),
+            reason TEXT NOT NULL CHECK (reason IN ('ihanoi', 'declaration', 'other')),
+            name TEXT CHECK (name IS NULL OR length(name) <= 100),
+            phone TEXT CHECK (phone IS NULL OR length(phone) <= 20),
+            device_id TEXT REFERENCES kiosk_devices(id),
+            help_session_id TEXT REFERENCES help_sessions(id),
+            status TEXT NOT NULL DEFAULT 'waiting' CHECK (status IN
+                ('waiting', 'called', 'serving', 'done', 'no_show')),
+            resident_id TEXT REFERENCES residents(id),
+            created_at TEXT NOT NULL,
+            called_at TEXT,
+            called_by TEXT,
+            served_at TEXT,
+            served_by TEXT,
+            closed_at TEXT,
+            closed_by TEXT,
+            UNIQUE (ward_code, day, number)
+        );
+        CREATE INDEX queue_tickets_ward_status ON queue_tickets (ward_code, status, created_at);
+        CREATE INDEX queue_tickets_device_at ON queue_tickets (device_id, created_at);
+        CREATE INDEX queue_tickets_session ON queue_tickets (help_session_id);
+
+        CREATE TABLE kiosk_requests (
+            id TEXT PRIMARY KEY,
+            ward_code TEXT NOT NULL REFERENCES wards(code),
+            ticket_id TEXT NOT NULL UNIQUE REFERENCES queue_tickets(id),
+            kind TEXT NOT NULL CHECK (kind IN ('licence', 'vehicle')),
+            -- What the resident typed, as JSON; emptied once it became a declaration.
+            fields TEXT,
+            declaration_id TEXT REFERENCES declarations(id),
+            created_at TEXT NOT NULL,
+            converted_at TEXT,
+            converted_by TEXT
+        );
+        CREATE INDEX kiosk_requests_declaration ON kiosk_requests (declaration_id);
+    """)

@@ -131,16 +131,34 @@ class Auth:
 
     def __init__(self, client):
         self.client = client
+        self.is_kiosk = False
 
     def login(self, username, password="correct horse battery", follow=False):
+        from tests.factories import KIOSK_NAMES
+        if username in KIOSK_NAMES:
+            return self.enrol_kiosk(username, KIOSK_NAMES[username], follow=follow)
         page = self.client.get("/login")
         return self.client.post("/login", data={
             "username": username, "password": password, "csrf_token": csrf_from(page.text),
         }, follow_redirects=follow)
 
-    def token(self, path="/"):
-        """Return a CSRF token valid for this client's session."""
-        return csrf_from(self.client.get(path).text)
+    def enrol_kiosk(self, name, ward_code, follow=False):
+        """Make this client an enrolled kiosk device called `name` through the real
+        one-time enrolment link; return the link's POST response (303 to /kiosk)."""
+        from wardkit.db import get_db
+        from wardkit.kiosk import devices
+        with self.client.application.test_request_context():
+            _device, token = devices.enrol(get_db(), name=name, ward_code=ward_code, by=None)
+        self.is_kiosk = True
+        page = self.client.get(f"/kiosk/enrol/{token}")
+        return self.client.post(f"/kiosk/enrol/{token}", data={
+            "csrf_token": csrf_from(page.text)}, follow_redirects=follow)
+
+    def token(self, path=None):
+        """Return a CSRF token valid for this client's session (read from `path`, by
+        default the home page, or a kiosk's start screen)."""
+        path = path or ("/kiosk" if self.is_kiosk else "/")
+        return csrf_from(self.client.get(path, follow_redirects=True).text)
 
     def post(self, path, data=None, **kwargs):
         """POST with this session's CSRF token added."""

@@ -15,11 +15,20 @@ _counter = itertools.count(1)
 _HASH = generate_password_hash(PASSWORD, method="scrypt:1024:8:1")
 
 
+# Usernames made with role "kiosk": `Auth.login` enrols a kiosk device by that name
+# instead (a kiosk is a device, not a login: docs/ARCHITECTURE.md#kiosk).
+KIOSK_NAMES: dict[str, str] = {}
+
+
 def make_user(db, *, role="officer", ward_code=WARD_A, username=None, password=None,
               display_name=None, is_active=True) -> dict:
-    """Insert a user (password PASSWORD unless given) and return the row."""
+    """Insert a user (password PASSWORD unless given) and return the row. For role
+    "kiosk" the row is an old kiosk account, which can no longer sign in: `Auth.login`
+    with its username enrols a kiosk device of the same name and ward instead."""
     n = next(_counter)
     username = username or f"{role}{n}"
+    if role == "kiosk":
+        KIOSK_NAMES[username] = ward_code
     pw_hash = _HASH if password is None else generate_password_hash(
         password, method="scrypt:1024:8:1")
     row = auth_queries.create_user(
@@ -129,3 +138,22 @@ def make_visit(db, household, *, outcome="done", by=None, at=None, follow_up_at=
         db, ward_code=household["ward_code"], household_id=household["id"], by=by,
         outcome=outcome, notes=notes, follow_up_at=follow_up_at, onboarding=onboarding,
         at=at)
+
+
+def make_kiosk(db, *, ward_code=WARD_A, name=None, days=30) -> tuple[dict, str]:
+    """Insert an enrolled kiosk device (credential valid `days`) and return (the row, its
+    raw credential, for the `wardkit-kiosk` cookie)."""
+    import secrets
+    from datetime import timedelta
+
+    from wardkit import clock
+    from wardkit.kiosk import devices, queries as kiosk_queries
+    credential = secrets.token_urlsafe(32)
+    row = kiosk_queries.insert_device(db, ward_code=ward_code,
+                                      name=name or f"Ki-ốt {next(_counter)}", by=None)
+    now = clock.now()
+    kiosk_queries.update_device(
+        db, row["id"], credential_hash=devices.hash_token(credential),
+        enrolled_at=clock.iso(now), expires_at=clock.iso(now + timedelta(days=days)),
+        last_seen_at=clock.iso(now))
+    return kiosk_queries.get_device(db, row["id"]), credential

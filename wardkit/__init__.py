@@ -112,6 +112,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     account_views.init_app(app)  # /reports/accounts, flask import-ihanoi-accounts
     app.register_blueprint(city_views.bp)  # /city: the city's roll-up of the wards' reports
     reports_cli.init_app(app)  # flask reports snapshot|export|consolidate
+    from .kiosk import cli as kiosk_cli, device_views, guide, queue_views
+    from .kiosk import views as kiosk_views
+    app.register_blueprint(kiosk_views.bp)  # /kiosk: the kiosk device's screens
+    app.register_blueprint(guide.bp)  # /kiosk/ihanoi: installing and activating iHanoi
+    app.register_blueprint(device_views.bp)  # /admin/kiosks, /kiosk/enrol/<token>
+    app.register_blueprint(queue_views.bp)  # /queue, /queue/display, help sessions
+    kiosk_cli.init_app(app)  # flask kiosk enrol|revoke|purge
     auth_views.init_app(app)
     demo.init_app(app)
     serve.init_app(app)
@@ -128,6 +135,12 @@ def _init_login(app: Flask) -> None:
     def load_user(token):
         # The cookie holds a session token; the server-side record decides (docs/ARCHITECTURE.md#sessions).
         return security.load_session(dbmod.get_db(), token)
+
+    @login_manager.request_loader
+    def load_kiosk(req):
+        # No signed-in person: an enrolled kiosk device, by its own cookie (docs/ARCHITECTURE.md#kiosk).
+        from .kiosk import devices
+        return devices.load_device(dbmod.get_db(), req.cookies.get(devices.cookie_name()))
 
 
 def _init_templates(app: Flask) -> None:

@@ -43,7 +43,6 @@ COMPRESS_BR_LEVEL = 4
 
 # Sessions (docs/ARCHITECTURE.md#sessions): idle and absolute limits, in seconds.
 SESSION_IDLE_SECONDS = 30 * 60
-KIOSK_IDLE_SECONDS = 2 * 60
 SESSION_ABSOLUTE_SECONDS = 12 * 60 * 60
 # last_seen_at is rewritten at most this often, so reading pages is not a write per click.
 SESSION_TOUCH_SECONDS = 15
@@ -102,3 +101,14 @@ REPORT_CUTOFF = "07:00"
 CITY_REPORT_DEADLINE = "10:00"
 # The body above the ward police on the report's letterhead.
 REPORT_PARENT_UNIT = "CÔNG AN THÀNH PHỐ HÀ NỘI"
+
+# The community-centre kiosk (docs/ARCHITECTURE.md#kiosk). An enrolled device's credential
+# lasts this many days (then it is enrolled again); the one-time enrolment link this many
+# minutes. A resident's turn ends after this many seconds without a touch.
+KIOSK_CREDENTIAL_DAYS = 30
+KIOSK_ENROL_MINUTES = 15
+KIOSK_IDLE_SECONDS = 2 * 60
+# At most this many tickets per kiosk per minute; more get "please ask an officer".
+KIOSK_MAX_REQUESTS_PER_MINUTE = 4
+# Tickets and kiosk requests nobody processed are deleted after this many days.
+KIOSK_PURGE_DAYS = 7

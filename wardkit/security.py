@@ -25,6 +25,9 @@ CSP = (
 # The two sync routes authenticate the kit by its key themselves (wardkit/sync/views.py).
 PUBLIC_ENDPOINTS = {"static", "auth.login", "home.healthz", "home.set_language",
                     "sync.push", "sync.pull"}
+# The kiosk's enrolment link: opened on the device by anyone holding it (it works once,
+# for minutes), kiosk or not.
+KIOSK_PUBLIC = {"kiosk_devices.enrol"}
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -83,17 +86,28 @@ def check_access():
     Refusals are 403, except where saying "forbidden" would tell what exists: a
     city-scoped viewer gets 404 on every view that does not name CITY_VIEWER, a ward user
     404 on the city's views, and a viewer 404 on the pages of people's data (any view not
-    open to viewers): ids of households and people never leak to aggregates-only users."""
+    open to viewers): ids of households and people never leak to aggregates-only users.
+
+    An enrolled kiosk device reaches only the views that name `kiosk` (and its enrolment
+    link): 404 everywhere else, public pages included. Without an active kiosk
+    credential, the kiosk-only views answer themselves ("this kiosk is not active")
+    rather than send a resident to a login page (docs/ARCHITECTURE.md#kiosk)."""
     endpoint = request.endpoint
-    if endpoint is None:  # no route matched: let Flask answer 404/405
-        return None
-    if endpoint in PUBLIC_ENDPOINTS:
+    if endpoint is None or endpoint == "static":  # no route matched: Flask answers 404/405
         return None
     allowed = view_roles(endpoint)
+    if current_user.is_authenticated and current_user.role == "kiosk":
+        if endpoint in KIOSK_PUBLIC or (allowed is not None and "kiosk" in allowed):
+            return None
+        abort(404)
+    if endpoint in PUBLIC_ENDPOINTS or endpoint in KIOSK_PUBLIC:
+        return None
     if allowed is None:
         current_app.logger.error("endpoint %s declares no roles: refused", endpoint)
         abort(403)
     if not current_user.is_authenticated:
+        if allowed == {"kiosk"}:
+            return None
         back = request.full_path.rstrip("?") if request.method == "GET" else None
         target = url_for("auth.login", next=back)
         if request.headers.get("HX-Request") == "true":
@@ -145,12 +159,6 @@ def start_session(db, user_row: dict) -> str:
     return token
 
 
-def idle_limit(role: str) -> int:
-    """Return the idle timeout in seconds for a role (kiosks reset much sooner)."""
-    cfg = current_app.config
-    return cfg["KIOSK_IDLE_SECONDS"] if role == "kiosk" else cfg["SESSION_IDLE_SECONDS"]
-
-
 def load_session(db, token: str) -> User | None:
     """Return the User behind a live session token, or None (and revoke it) when the
     session is unknown, revoked, idle too long, past its absolute limit, or its user is
@@ -163,11 +171,13 @@ def load_session(db, token: str) -> User | None:
         return None
     now = clock.now()
     reason = None
-    if not row["is_active"] or row["deleted_at"] is not None:
+    if not row["is_active"] or row["deleted_at"] is not None or row["role"] == "kiosk":
+        # A kiosk is an enrolled device now (wardkit/kiosk/devices.py), never a login.
         reason = "deactivated"
     elif now >= clock.parse(row["expires_at"]):
         reason = "absolute_timeout"
-    elif (now - clock.parse(row["last_seen_at"])).total_seconds() > idle_limit(row["role"]):
+    elif (now - clock.parse(row["last_seen_at"])).total_seconds() > current_app.config[
+            "SESSION_IDLE_SECONDS"]:
         reason = "idle_timeout"
     if reason:
         with write(db):

@@ -174,3 +174,29 @@ TEMPLATE_GLOBALS.update({
     "sync_table_labels": SYNC_TABLE_LABELS,
     "sync_field_labels": SYNC_FIELD_LABELS,
 })
+
+# --- the kiosk and the queue (/admin/kiosks, /queue) ------------------------------------
+
+KIOSK_STATE_LABELS = {
+    "pending": _l("Link made, not used yet"),
+    "active": _l("Active"),
+    "expired": _l("Expired: enrol again"),
+    "revoked": _l("Revoked"),
+}
+TICKET_REASON_LABELS = {
+    "ihanoi": _l("iHanoi help"),
+    "declaration": _l("Declaration"),
+    "other": _l("Other"),
+}
+TICKET_STATUS_LABELS = {
+    "waiting": _l("Waiting"),
+    "called": _l("Called"),
+    "serving": _l("Being served"),
+    "done": _l("Done"),
+    "no_show": _l("No show"),
+}
+TEMPLATE_GLOBALS.update({
+    "kiosk_state_labels": KIOSK_STATE_LABELS,
+    "ticket_reason_labels": TICKET_REASON_LABELS,
+    "ticket_status_labels": TICKET_STATUS_LABELS,
+})

@@ -37,7 +37,9 @@ def log_in(db, username: str, password: str, *, client_addr: str) -> LoginOutcom
                          detail={"retry_after": retry})
         return LoginOutcome(retry_after=retry)
     row = queries.get_user_by_username(db, username)
-    usable = row is not None and row["is_active"]
+    # A kiosk is an enrolled device (wardkit/kiosk/devices.py): its old accounts never
+    # sign in again.
+    usable = row is not None and row["is_active"] and row["role"] != "kiosk"
     if not security.verify_password(row["password_hash"] if usable else None, password):
         with write(db):
             queries.record_attempt(db, username=key, client_addr=client_addr,
@@ -97,6 +99,9 @@ def create_user_account(db, *, username: str, role: str, ward_code: str | None,
     """
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
+    if role == "kiosk":
+        raise ValueError("a kiosk is a device, not an account: enrol it with "
+                         "`flask kiosk enrol NAME --ward CODE` or on the Kiosks page")
     if scope == "city":
         if role != "viewer":
             raise ValueError(f"only a viewer may be scoped to the whole city, not {role!r}")

@@ -7,9 +7,12 @@ from wtforms.validators import AnyOf, DataRequired, EqualTo, Length, Regexp
 from ..vocabulary import ROLE_LABELS
 from .users import ROLES
 
-# The role that may see and do the least while still being a person at a desk (the kiosk
-# account is a shared device, not a person): the new-user form starts on it.
+# The role that may see and do the least while still being a person at a desk: the
+# new-user form starts on it.
 LEAST_PRIVILEGED_ROLE = "viewer"
+# The roles a person's account may have. A kiosk is an enrolled device, not an account
+# (wardkit/kiosk/devices.py).
+PERSON_ROLES = tuple(r for r in ROLES if r != "kiosk")
 
 PASSWORD_MESSAGES = {
     "too_short": _l("The password must have at least 8 characters."),
@@ -47,9 +50,10 @@ class UserCreateForm(FlaskForm):
         Length(max=80, message=_l("A name has at most 80 characters."))])
     # A new account starts with the least it may do (aggregates only); the admin raises it
     # on purpose rather than handing out "admin" by leaving the first choice selected.
-    role = SelectField(_l("Role"), choices=[SelectChoice(r, ROLE_LABELS[r]) for r in ROLES],
+    role = SelectField(_l("Role"), choices=[SelectChoice(r, ROLE_LABELS[r])
+                                            for r in PERSON_ROLES],
                        default=LEAST_PRIVILEGED_ROLE, validate_choice=False, validators=[
-                           AnyOf(ROLES, message=_l("Choose a role from the list."))])
+                           AnyOf(PERSON_ROLES, message=_l("Choose a role from the list."))])
     password = PasswordField(_l("Password"), validators=[
         DataRequired(_l("Enter a password."))])
 

@@ -8,7 +8,7 @@ from .. import db as dbmod
 from ..auth.views import safe_next
 from ..groups import queries as group_queries
 from ..groups.forms import GroupForm
-from ..security import ALL_ROLES, CITY_VIEWER, roles
+from ..security import CITY_VIEWER, STAFF, roles
 
 bp = Blueprint("home", __name__)
 
@@ -18,8 +18,6 @@ def home_page(group_form: GroupForm | None = None, status: int = 200):
     A viewer of the whole city has no ward: their home is the city's roll-up."""
     if current_user.is_city:
         return redirect(url_for("city.index"))
-    if current_user.role == "kiosk":
-        return render_template("home/kiosk.html"), status
     if current_user.role == "officer" and group_form is None:  # officers start on Today
         from ..visits.views import today_page
         return today_page(status)
@@ -31,7 +29,7 @@ def home_page(group_form: GroupForm | None = None, status: int = 200):
 
 
 @bp.route("/")
-@roles(*ALL_ROLES, CITY_VIEWER)
+@roles(*STAFF, CITY_VIEWER)
 def index():
     """Show the home page for the signed-in user's ward."""
     return home_page()

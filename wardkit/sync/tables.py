@@ -19,10 +19,13 @@ PUSHABLE = BOTH + KIT_TO_HUB
 PULLED = HUB_TO_KIT + BOTH
 
 # Never synced: reference data every node ships with, sessions and throttling, the hub's
-# daily reports and account lists and the city's received reports, what each
+# daily reports and account lists and the city's received reports, the kiosk's devices,
+# queue and help sessions (served on the computer the kiosk talks to), what each
 # node rebuilds for itself (search index, progress cache), and sync's own bookkeeping.
 LOCAL_ONLY = ("wards", "user_sessions", "login_attempts", "residents_fts",
               "reports", "ihanoi_lists", "ihanoi_list_matches", "city_reports",
+              "kiosk_devices", "kiosk_turns", "help_sessions", "help_session_officers",
+              "queue_tickets", "kiosk_requests",
               "progress_cache", "data_generations", "_sqlite_migrations",
               "sync_state", "sync_log", "sync_versions", "sync_kit", "sync_devices",
               "sync_backlog", "sync_quarantine", "sync_conflicts")
