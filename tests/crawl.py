@@ -3,7 +3,8 @@ ids (and the query strings that take a route down another path). Shared by the t
 must see every page: nothing written on GET, every page translated."""
 from datetime import date, datetime, timezone
 
-from tests.factories import make_declaration, make_group, make_household, make_resident
+from tests.factories import (make_declaration, make_group, make_household, make_kiosk,
+                             make_resident, make_ticket)
 from wardkit.visits import queries as visit_queries
 
 ROLES = ("admin", "leader", "officer", "kiosk", "viewer")
@@ -39,13 +40,18 @@ def seed_ward(db, ward, by, app=None):
         follow_up_at=datetime(2026, 12, 5, 1, 0, tzinfo=timezone.utc))
     reference = db.execute("SELECT reference FROM households WHERE id = ?",
                            [household["id"]]).fetchone()[0]
+    kiosk, _credential = make_kiosk(db, ward_code=ward, name=f"Ki-ốt {ward}")
+    ticket = make_ticket(db, kiosk, request={"vehicle_type": "motorcycle",
+                                             "plate": "29X1 234.56"})
     if app is not None:
         from wardkit.reports import snapshots
         with app.test_request_context():
             snapshots.take_snapshot(db, ward, date(2026, 12, 3))
     return {"day": "2026-12-03", "group_id": group["id"], "household_id": household["id"],
             "resident_id": resident["id"], "declaration_id": draft["id"],
-            "recorded_id": recorded["id"], "reference": reference, "user_id": by}
+            "recorded_id": recorded["id"], "reference": reference, "user_id": by,
+            "kiosk_id": kiosk["id"], "ticket_id": ticket["id"], "flow": "vehicle",
+            "name": "plate", "step": "2"}
 
 
 def urls(app, ids: dict) -> list[tuple[str, str]]:

@@ -29,6 +29,8 @@ def make_user(db, *, role="officer", ward_code=WARD_A, username=None, password=N
     username = username or f"{role}{n}"
     if role == "kiosk":
         KIOSK_NAMES[username] = ward_code
+    else:
+        KIOSK_NAMES.pop(username, None)
     pw_hash = _HASH if password is None else generate_password_hash(
         password, method="scrypt:1024:8:1")
     row = auth_queries.create_user(
@@ -157,3 +159,29 @@ def make_kiosk(db, *, ward_code=WARD_A, name=None, days=30) -> tuple[dict, str]:
         enrolled_at=clock.iso(now), expires_at=clock.iso(now + timedelta(days=days)),
         last_seen_at=clock.iso(now))
     return kiosk_queries.get_device(db, row["id"]), credential
+
+
+def make_ticket(db, kiosk: dict, *, reason="declaration", number=None, name=None,
+                phone=None, request: dict | None = None, kind="vehicle",
+                created_at=None) -> dict:
+    """Insert a waiting ticket taken at `kiosk` (with a kiosk request holding `request`,
+    when given) and return the ticket row."""
+    import json
+
+    from wardkit import clock
+    from wardkit.ids import new_id
+    from wardkit.kiosk import queries as kiosk_queries
+    from wardkit.visits.days import local_today
+    at = created_at or clock.now()
+    day = local_today(at).isoformat()
+    row = {"id": new_id(), "ward_code": kiosk["ward_code"], "day": day,
+           "number": number or kiosk_queries.next_number(db, kiosk["ward_code"], day),
+           "reason": reason, "name": name, "phone": phone, "device_id": kiosk["id"],
+           "status": "waiting", "created_at": clock.iso(at)}
+    kiosk_queries.insert_ticket(db, row)
+    if request is not None:
+        kiosk_queries.insert_request(db, {
+            "id": new_id(), "ward_code": kiosk["ward_code"], "ticket_id": row["id"],
+            "kind": kind, "fields": json.dumps(request, ensure_ascii=False),
+            "created_at": clock.iso(at)})
+    return row

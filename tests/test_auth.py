@@ -185,12 +185,15 @@ def test_idle_timeout_officer(client, db, auth, fake_clock):
     assert row[0] == "idle_timeout"
 
 
-def test_idle_timeout_kiosk_two_minutes(client, db, auth, fake_clock):
+def test_an_old_kiosk_account_no_longer_signs_in(client, db):
+    """A kiosk is an enrolled device now (tests/test_kiosk.py): an account with the kiosk
+    role, left from before, is refused like a wrong password."""
+    from tests.conftest import csrf_from
     make_user(db, username="kiosk1", role="kiosk")
-    auth.login("kiosk1")
-    fake_clock.advance(seconds=100)
-    assert is_logged_in(client)
-    fake_clock.advance(seconds=121)
+    page = client.get("/login")
+    r = client.post("/login", data={"username": "kiosk1", "password": "correct horse battery",
+                                    "csrf_token": csrf_from(page.text)})
+    assert r.status_code == 422
     assert not is_logged_in(client)
 
 
@@ -373,7 +376,7 @@ def test_admin_cannot_touch_other_ward_users(client, db, auth):
 def test_only_admin_reaches_user_admin(client, db, auth, role):
     make_user(db, username="u", role=role)
     auth.login("u")
-    assert client.get("/admin/users").status_code == (404 if role == "viewer" else 403)
+    assert client.get("/admin/users").status_code == (404 if role in ("viewer", "kiosk") else 403)
 
 
 # --- command line --------------------------------------------------------------------

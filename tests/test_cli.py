@@ -30,12 +30,12 @@ def test_seed_demo_only_on_empty_database(runner, db):
     assert r.exit_code == 0, r.output
     assert "DEMO" in r.output
     users = {u["username"]: u for u in auth_queries.list_users(db, "00103")}
-    assert set(u["role"] for u in users.values()) == {"admin", "leader", "officer", "kiosk",
+    assert set(u["role"] for u in users.values()) == {"admin", "leader", "officer",
                                                        "viewer"}
     assert all(u["is_demo"] for u in users.values())
     # Each printed password works and is random (not a shared default).
     passwords = [line.split()[-1] for line in r.output.splitlines() if "demo." in line]
-    assert len(set(passwords)) == 5
+    assert len(set(passwords)) == 4
     groups = group_queries.list_groups(db, "00103")
     assert len(groups) >= 3 and all(g["target_adults"] > 0 for g in groups)
     again = runner.invoke(args=["seed-demo"])
@@ -60,7 +60,7 @@ def test_backup_command(runner, db, tmp_path):
     assert r.exit_code == 0 and "integrity ok" in r.output
     from wardkit.db import connect
     copy = connect(str(dest))
-    assert copy.execute("SELECT count(*) FROM users").fetchone()[0] == 5
+    assert copy.execute("SELECT count(*) FROM users").fetchone()[0] == 4
 
 
 # --- set-password -------------------------------------------------------------------

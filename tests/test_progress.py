@@ -180,7 +180,7 @@ def test_progress_csv_is_neutralised(client, db, auth, ward):
 
 
 @pytest.mark.parametrize("role, status", [("leader", 200), ("admin", 200), ("viewer", 200),
-                                          ("officer", 403), ("kiosk", 403)])
+                                          ("officer", 403), ("kiosk", 404)])
 def test_progress_roles(client, db, auth, role, status):
     make_user(db, username="u", role=role)
     auth.login("u")

@@ -343,7 +343,7 @@ def test_missing_or_future_report_is_404_and_not_audited(client, db, auth, ward_
 def test_kiosk_may_not_download(client, db, auth, ward_report):
     make_user(db, username="kiosk.files", role="kiosk")
     auth.login("kiosk.files")
-    assert client.get(f"/reports/{DAY2}.json").status_code == 403
+    assert client.get(f"/reports/{DAY2}.json").status_code == 404
 
 
 def test_cli_export_writes_the_file_and_fails_for_a_missing_report(runner, db, ward_report,

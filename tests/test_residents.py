@@ -453,7 +453,7 @@ def test_other_ward_ids_are_404_on_every_route(client, db, auth, officer):
 def test_kiosk_and_viewer_see_no_personal_data(client, db, auth, role, home):
     make_user(db, username="u", role=role)
     auth.login("u")
-    refused = 404 if role == "viewer" else 403  # a viewer learns nothing: 404
+    refused = 404 if role in ("viewer", "kiosk") else 403  # a viewer (and a kiosk device) learns nothing: 404
     assert client.get("/residents").status_code == refused
     assert client.get(f"/households/{home['household']['id']}").status_code == refused
     assert auth.post("/residents/search", {"q": "hung"}).status_code == refused

@@ -1,7 +1,7 @@
 """CSRF, same-origin, headers, deny-by-default routes, error pages, request limits."""
 import pytest
 
-from wardkit.security import CSP, PUBLIC_ENDPOINTS
+from wardkit.security import CSP, KIOSK_PUBLIC, PUBLIC_ENDPOINTS
 from tests.conftest import csrf_from
 from tests.factories import make_group, make_user
 
@@ -123,22 +123,29 @@ def test_every_route_requires_login_or_is_public(app):
     """Deny by default: each endpoint is on the public list or declares its roles."""
     for rule in app.url_map.iter_rules():
         view = app.view_functions[rule.endpoint]
-        if rule.endpoint in PUBLIC_ENDPOINTS:
+        if rule.endpoint in PUBLIC_ENDPOINTS | KIOSK_PUBLIC:
             continue
         assert getattr(view, "wardkit_roles", None), f"{rule.rule} declares no roles"
     # The two sync device routes authenticate the kit's key themselves (tests/test_sync.py).
     assert PUBLIC_ENDPOINTS == {"static", "auth.login", "home.healthz", "home.set_language",
                                 "sync.push", "sync.pull"}
+    # The kiosk's one-time enrolment link (tests/test_kiosk.py).
+    assert KIOSK_PUBLIC == {"kiosk_devices.enrol"}
 
 
 def test_every_protected_route_redirects_anonymous(app, client, db):
     group = make_group(db)
     for rule in app.url_map.iter_rules():
-        if rule.endpoint in PUBLIC_ENDPOINTS:
+        if rule.endpoint in PUBLIC_ENDPOINTS | KIOSK_PUBLIC:
             continue
         path = rule.rule.replace("<group_id>", group["id"]).replace("<user_id>", "x")
         method = "GET" if "GET" in rule.methods else "POST"
         r = client.open(path, method=method)
+        if app.view_functions[rule.endpoint].wardkit_roles == {"kiosk"}:
+            # The kiosk's screens say "this kiosk is not active" rather than ask a
+            # resident to log in (POSTs: the CSRF check answers first).
+            assert r.status_code == (400 if method == "POST" else 403), path
+            continue
         if method == "POST":
             assert r.status_code in (302, 400), path  # CSRF refuses before anything
         else:

@@ -89,7 +89,7 @@ def test_settings_are_for_admins_only(db, client, auth, role):
     make_user(db, username="u1", role=role)
     auth.login("u1")
     # A viewer learns nothing (404), like on every page not open to viewers.
-    assert client.get("/settings").status_code == (404 if role == "viewer" else 403)
+    assert client.get("/settings").status_code == (404 if role in ("viewer", "kiosk") else 403)
 
 
 def test_household_codes_use_the_configured_address(db, admin, auth, client):

@@ -145,7 +145,7 @@ def test_visit_screens_refused_to_kiosk_and_viewer(client, db, auth, role):
     make_user(db, username="x", role=role)
     household = make_household(db)
     auth.login("x")
-    refused = 404 if role == "viewer" else 403  # a viewer learns nothing: 404
+    refused = 404 if role in ("viewer", "kiosk") else 403  # a viewer (and a kiosk device) learns nothing: 404
     assert client.get("/today").status_code == refused
     assert client.get(f"/households/{household['id']}/visits").status_code == refused
 

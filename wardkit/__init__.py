@@ -140,7 +140,8 @@ def _init_login(app: Flask) -> None:
     def load_kiosk(req):
         # No signed-in person: an enrolled kiosk device, by its own cookie (docs/ARCHITECTURE.md#kiosk).
         from .kiosk import devices
-        return devices.load_device(dbmod.get_db(), req.cookies.get(devices.cookie_name()))
+        token = req.cookies.get(devices.cookie_name())
+        return devices.load_device(dbmod.get_db(), token) if token else None
 
 
 def _init_templates(app: Flask) -> None:

@@ -4,6 +4,7 @@ import secrets
 from collections import Counter
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 
 from . import audit, clock
@@ -22,11 +23,14 @@ HOUSEHOLDS_PER_GROUP = 400  # a tổ dân phố in the inner wards holds a few h
 DEFAULT_HOUSEHOLDS = 2000
 DEFAULT_SEED = 2025
 
+# The demo's kiosk is a device (docs/ARCHITECTURE.md#kiosk): `seed-demo` prints its
+# one-time enrolment link.
+DEMO_KIOSK = "Ki-ốt nhà văn hoá (DEMO)"
+
 DEMO_USERS = [  # (username, role, display name)
     ("demo.admin", "admin", "Quản trị (DEMO)"),
     ("demo.leader", "leader", "Lãnh đạo phường (DEMO)"),
     ("demo.officer", "officer", "Cán bộ Nguyễn Văn An (DEMO)"),
-    ("demo.kiosk", "kiosk", "Ki-ốt nhà văn hoá (DEMO)"),
     ("demo.viewer", "viewer", "Theo dõi (DEMO)"),
 ]
 
@@ -116,6 +120,14 @@ def seed_demo_command(ward_code, households, seed):
     click.echo("=" * 64)
     for username, role, password in credentials:
         click.echo(f"  {role:<8} {username:<14} {password}")
+    click.echo("=" * 64)
+    from .kiosk import devices
+    _device, token = devices.enrol(get_db(), name=DEMO_KIOSK, ward_code=ward_code, by=None,
+                                   via="cli")
+    minutes = current_app.config["KIOSK_ENROL_MINUTES"]
+    click.echo(f" DEMO kiosk: within {minutes} minutes, open on the kiosk device")
+    click.echo(f"   /kiosk/enrol/{token}")
+    click.echo("   (after WardKit's address; later: .venv/bin/flask kiosk enrol NAME --ward CODE)")
     click.echo("=" * 64)
     click.echo("")
 

@@ -135,7 +135,8 @@ def answer(flow, name):
         abort(404)
     db = get_db()
     turn = _turn_or_none(flow)
-    if turn is None:
+    if turn is None:  # idle too long (or another flow's): forget it now
+        turns.forget(db, current_user.id)
         return start_over()
     if current.kind == "review":
         try:

@@ -1,6 +1,7 @@
 """The report clock: a thread in each server process that takes the day's report once the
 cut-off has passed, so a report exists for every day the ward's computer was on — even
-if nobody opened WardKit (docs/ARCHITECTURE.md#reports). No cron needed.
+if nobody opened WardKit (docs/ARCHITECTURE.md#reports). No cron needed. The same minute
+also purges the kiosk's queue (docs/ARCHITECTURE.md#kiosk).
 
 Several server processes each run one; the report's (ward, day, revision) key lets only
 the first insert, so there is still one report per day.
@@ -19,12 +20,17 @@ INTERVAL_SECONDS = 60
 
 
 def tick(app) -> list[str]:
-    """Take today's report for each ward that is due and has none; return the ward codes
-    it was taken for. Uses a connection of its own (the thread has no request)."""
+    """Take today's report for each ward that is due and has none, and purge the kiosk's
+    queue of what nobody processed in time and of idle turns (wardkit/kiosk/queue.py);
+    return the ward codes a report was taken for. Uses a connection of its own (the
+    thread has no request)."""
+    from ..kiosk import queue
     with app.app_context():
         db = connections.connect(app.config["DATABASE"])
         try:
-            return snapshots.ensure_due_snapshots(db)
+            taken = snapshots.ensure_due_snapshots(db)
+            queue.purge(db)
+            return taken
         finally:
             db.conn.close()
 
