@@ -43,6 +43,10 @@ def seed_ward(db, ward, by, app=None):
     kiosk, _credential = make_kiosk(db, ward_code=ward, name=f"Ki-ốt {ward}")
     ticket = make_ticket(db, kiosk, request={"vehicle_type": "motorcycle",
                                              "plate": "29X1 234.56"})
+    from wardkit.kiosk import sessions
+    session = sessions.plan(db, ward, day=date(2026, 12, 3), starts_at="09:00",
+                            ends_at="21:00", place="Nhà văn hoá TDP 3", officer_ids=[by],
+                            by=by)
     if app is not None:
         from wardkit.reports import snapshots
         with app.test_request_context():
@@ -51,7 +55,7 @@ def seed_ward(db, ward, by, app=None):
             "resident_id": resident["id"], "declaration_id": draft["id"],
             "recorded_id": recorded["id"], "reference": reference, "user_id": by,
             "kiosk_id": kiosk["id"], "ticket_id": ticket["id"], "flow": "vehicle",
-            "name": "plate", "step": "2"}
+            "name": "plate", "step": "2", "session_id": session["id"]}
 
 
 def urls(app, ids: dict) -> list[tuple[str, str]]:

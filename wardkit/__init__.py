@@ -112,12 +112,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     account_views.init_app(app)  # /reports/accounts, flask import-ihanoi-accounts
     app.register_blueprint(city_views.bp)  # /city: the city's roll-up of the wards' reports
     reports_cli.init_app(app)  # flask reports snapshot|export|consolidate
-    from .kiosk import cli as kiosk_cli, device_views, guide, queue_views
+    from .kiosk import cli as kiosk_cli, device_views, guide, queue_views, session_views
     from .kiosk import views as kiosk_views
     app.register_blueprint(kiosk_views.bp)  # /kiosk: the kiosk device's screens
     app.register_blueprint(guide.bp)  # /kiosk/ihanoi: installing and activating iHanoi
     app.register_blueprint(device_views.bp)  # /admin/kiosks, /kiosk/enrol/<token>
-    app.register_blueprint(queue_views.bp)  # /queue, /queue/display, help sessions
+    app.register_blueprint(queue_views.bp)  # /queue, /queue/display
+    app.register_blueprint(session_views.bp)  # /queue/sessions: help sessions
     kiosk_cli.init_app(app)  # flask kiosk enrol|revoke|purge
     auth_views.init_app(app)
     demo.init_app(app)

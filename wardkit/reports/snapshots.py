@@ -16,6 +16,7 @@ from .. import audit, clock
 from ..db import write
 from ..ids import new_id
 from ..sync.queries import is_kit
+from ..kiosk import sessions as help_sessions
 from . import queries
 from .figures import COUNTS, ward_figures
 
@@ -76,6 +77,8 @@ def build_figures(db, ward_code: str, report_date: date, now: datetime) -> dict:
         "counted_on": counted["report_date"].isoformat(),
         "groups": groups,
         "total": total,
+        # The day's help sessions at community houses (the ward's, not a group's).
+        "help": help_sessions.day_figures(db, ward_code, report_date),
         "previous": None if previous is None else {
             "report_date": previous["report_date"], "revision": previous["revision"]},
         "change": change,

@@ -13,6 +13,7 @@ from ..declarations import queries as declaration_queries
 from ..groups import queries as group_queries
 from ..htmx import page_or_fragment, wants_fragment
 from ..residents import queries as resident_queries
+from ..kiosk import sessions as help_sessions
 from ..security import FIELD_ROLES, MANAGER_ROLES, PROGRESS_ROLES, roles
 from . import progress as progress_mod
 from ..reports.figures import ward_figures
@@ -187,7 +188,8 @@ def progress():
     rows = progress_mod.sort_rows(report["rows"], sort, descending)
     return render_template(
         "visits/progress.html", report=report, rows=rows, sort=sort, descending=descending,
-        unassigned=queries.unassigned_groups(db, current_user.ward_code))
+        unassigned=queries.unassigned_groups(db, current_user.ward_code),
+        help=help_sessions.day_figures(db, current_user.ward_code, report["report_date"]))
 
 
 @bp.route("/progress.csv")
