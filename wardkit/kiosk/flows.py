@@ -2,7 +2,8 @@
 (docs/ARCHITECTURE.md#kiosk). Each flow is a list of steps; a step asks for one field,
 may be skipped when optional, and appears only when `show` says so given the answers
 so far. Every answer is checked with the same checks as the officer's form
-(wardkit/declarations), and stored in the form `declarations.queries.save_draft` takes,
+(wardkit/declarations; what differs: docs/DOMAIN-RULES.md#kiosk-declarations), and
+stored in the form `declarations.queries.save_draft` takes,
 so that a served request becomes a draft with every field the resident gave.
 
 No request, no database: `check()` returns (value, error) and the views do the rest.
