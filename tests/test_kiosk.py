@@ -464,3 +464,11 @@ def test_the_servers_clock_purges_the_queue_and_idle_turns(app, db, fake_clock):
     schedule.tick(app)
     assert db.execute("SELECT count(*) FROM queue_tickets").fetchone()[0] == 0
     assert db.execute("SELECT count(*) FROM kiosk_turns").fetchone()[0] == 0
+
+
+def test_sending_with_a_question_unanswered_goes_back_to_it(client, db, kiosk):
+    location = begin(client, "vehicle")
+    post(client, location, {"value": "yes"})  # agreed, then jumps to the last screen
+    r = post(client, "/kiosk/vehicle/review")
+    assert r.status_code == 303 and r.headers["Location"] == "/kiosk/vehicle/type"
+    assert db.execute("SELECT count(*) FROM queue_tickets").fetchone()[0] == 0

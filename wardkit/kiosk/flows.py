@@ -248,6 +248,21 @@ def before(flow: str, name: str, answers: dict) -> Step | None:
     return find(flow, shown[shown.index(name) - 1])
 
 
+def first_unanswered(flow: str, answers: dict) -> Step | None:
+    """Return the first screen shown for these answers that still needs one (a required
+    question never answered, or the agreement not given), or None when all are in."""
+    for s in steps(flow, answers):
+        if s.check is _chassis and not answers.get("plate") and not answers.get("chassis_no"):
+            return s  # a vehicle without a plate is known by its chassis number
+        if s.kind in ("readback", "review") or s.optional:
+            continue
+        if s is AGREE and answers.get("agree") != "yes":
+            return s
+        if answers.get(s.field) in (None, ""):
+            return s
+    return None
+
+
 def answer(step: Step, raw: str | None, answers: dict) -> tuple[object, object]:
     """Return (the value to keep, an error message or None) for what was given on `step`:
     a choice must be one of the step's; typed text goes through the step's check."""

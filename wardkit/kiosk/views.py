@@ -139,6 +139,9 @@ def answer(flow, name):
         turns.forget(db, current_user.id)
         return start_over()
     if current.kind == "review":
+        missing = flows.first_unanswered(flow, turn["answers"])
+        if missing is not None:  # a screen skipped by typing its address: ask it now
+            return redirect(url_for("kiosk.step", flow=flow, name=missing.name), code=303)
         try:
             queue.take_ticket(db, current_user, flow, turn["answers"])
         except queue.TooManyRequests:
