@@ -93,6 +93,7 @@ translations: $(VENV)/.dev
 bench: $(VENV)/.dev wrk
 	$(BIN)/python bench/bench_commits.py
 	$(BIN)/python bench/bench_mixed.py
+	$(BIN)/python bench/bench_queue.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache
