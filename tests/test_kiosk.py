@@ -472,3 +472,17 @@ def test_sending_with_a_question_unanswered_goes_back_to_it(client, db, kiosk):
     r = post(client, "/kiosk/vehicle/review")
     assert r.status_code == 303 and r.headers["Location"] == "/kiosk/vehicle/type"
     assert db.execute("SELECT count(*) FROM queue_tickets").fetchone()[0] == 0
+
+
+def test_licence_dates_are_checked_with_the_class(client, db, kiosk):
+    location = begin(client, "licence")
+    for answer in ({"value": "yes"}, {"value": "card"}, {"value": "001234567890"},
+                   {"value": "B2"}, {"value": "20/05/2019"}):
+        location = post(client, location, answer).headers["Location"]
+    assert location == "/kiosk/licence/expires"
+    r = post(client, location, {"value": "20/05/2018"})  # before it was issued
+    assert r.status_code == 422 and "trước ngày cấp" in r.text
+    r = post(client, location, {"value": "20/05/2029"})  # a future expiry is fine
+    assert r.status_code == 303
+    assert json.loads(db.execute("SELECT answers FROM kiosk_turns").fetchone()[0])[
+        "expires_on"] == "2029-05-20"

@@ -70,37 +70,34 @@ def _chassis(raw, answers):
     return value, error
 
 
-def _date(raw, answers):
+def _date(raw, answers, *, future_ok=False):
+    """Return (ISO date or None, error) for a typed dd/mm/yyyy date; a date after today is
+    refused unless `future_ok` (an expiry)."""
     parsed, ok = licences.parse_date(raw)
     if not ok:
         return None, _l("Type the date as day/month/year, e.g. 25/03/2019.")
-    if parsed and parsed > clock.today():
+    if parsed and parsed > clock.today() and not future_ok:
         return None, _l("This date is in the future. Read it again from the paper.")
     return (parsed.isoformat() if parsed else None), None
 
 
+def _licence_dates(issued, expires, answers):
+    """Return (the date just typed, error) once the class and dates are checked together,
+    as on the officer's form (without the date of birth: the kiosk knows nobody)."""
+    result = licences.check_licence(answers.get("licence_class"), issued, expires,
+                                    today=clock.today())
+    return (None, result.error) if result.error else (expires or issued, None)
+
+
 def _issued(raw, answers):
     value, error = _date(raw, answers)
-    if error:
-        return None, error
-    result = licences.check_licence(answers.get("licence_class"), value, today=clock.today())
-    return (None, result.error) if result.error else (value, None)
+    return (None, error) if error else _licence_dates(value, None, answers)
 
 
 def _expiry(raw, answers):
-    value, error = _date_any(raw)
-    if error:
-        return None, error
-    result = licences.check_licence(answers.get("licence_class"), answers.get("issued_on"),
-                                    value, today=clock.today())
-    return (None, result.error) if result.error else (value, None)
-
-
-def _date_any(raw):
-    parsed, ok = licences.parse_date(raw)
-    if not ok:
-        return None, _l("Type the date as day/month/year, e.g. 25/03/2019.")
-    return (parsed.isoformat() if parsed else None), None
+    value, error = _date(raw, answers, future_ok=True)
+    return (None, error) if error else _licence_dates(answers.get("issued_on"), value,
+                                                      answers)
 
 
 def _licence_no(raw, answers):
